@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmgretry: retry fallible operations with exponential backoff and
+ * jitter. This header is the reference for the policy (a plain, versioned,
+ * caller-allocated struct with presets and validation), the backoff math
+ * (a pure, saturating delay function with five jitter modes and an
+ * injectable random source) and the executor (the blocking retry loop with
+ * deadline, server pushback, cancellation, hooks and logging, whose clock
+ * and sleep are injectable for tests).
+ *
+ * Conventions: fallible functions return 0 or a negative MG_E* code (see
+ * <mg/common.h>); callbacks are followed by their void *user_data; nothing
+ * here keeps global mutable state, so every function is thread-safe unless
+ * its comment says otherwise.
+ */
+#ifndef MG_RETRY_H
+#define MG_RETRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+
+MG_EXTERN_C_BEGIN
+
+/* ------------------------------------------------------------------------
+ * Version
+ * ---------------------------------------------------------------------- */
+
+/* The library's version string, for example "1.0.0". Static. Since 1.0. */
+MG_API const char *mg_retry_version(void);
+
+/* The library's MG_RETRY_VERSION_NUMBER ((major << 16) | (minor << 8) |
+ * patch). Since 1.0. */
+MG_API uint32_t mg_retry_version_number(void);
+
+/* ------------------------------------------------------------------------
+ * Policy
+ * ---------------------------------------------------------------------- */
+
+/* Jitter modes. With d = min(base * multiplier^k, max) the nominal delay
+ * before retry k, the delay actually used is (see docs/retry-utility.md):
+ *   NONE          d
+ *   PROPORTIONAL  uniform in [d, d + 0.3d], the window slid down so that it
+ *                 ends at max when it would pass it (the original's jitter,
+ *                 with the cap kept hard): at the cap, [0.7max, max]
+ *   FULL          uniform in [0, d]
+ *   EQUAL         d/2 + uniform in [0, d/2]
+ *   DECORRELATED  uniform in [lo, min(max, 3 * previous)], previous = base
+ *                 before the first retry, lo = min(base, that bound / 2)
+ * Values are fixed; 1 is the original's boolean "jitter = true". */
+typedef enum mg_jitter {
+    MG_JITTER_NONE = 0,
+    MG_JITTER_PROPORTIONAL = 1,
+    MG_JITTER_FULL = 2,
+    MG_JITTER_EQUAL = 3,
+    MG_JITTER_DECORRELATED = 4
+} mg_jitter;
+
+#define MG_POLICY_VERSION 1
+
+/*
+ * A retry policy: a plain value, copied freely, never allocated by the
+ * library. Always start from MG_POLICY_INIT (or a preset macro, or
+ * mg_policy_init()), then change fields: fields are only ever appended in
+ * later versions, and `version` tells the library which ones you know.
+ */
+typedef struct mg_policy {
+    uint32_t version;       /* MG_POLICY_VERSION */
+    uint32_t max_retries;   /* retries after the first attempt */
+    uint64_t base_delay_ms; /* nominal delay before the first retry */
+    uint64_t max_delay_ms;  /* hard ceiling of every backoff delay */
+    uint32_t jitter;        /* an mg_jitter value */
+    uint32_t reserved;      /* must be 0 */
+    double multiplier;      /* growth per retry, finite and >= 1 */
+    uint64_t max_elapsed_ms;  /* overall deadline from the start of the
+                                 call; 0 = none */
+    uint64_t max_pushback_ms; /* longest server-requested wait (retry-after)
+                                 that is honoured; a longer request stops
+                                 the loop with MG_STOP_PUSHBACK */
+} mg_policy;
+
+/* Presets (SPEC): all with the original's proportional jitter, multiplier
+ * 2, no deadline, and a 60 s pushback ceiling. */
+#define MG_POLICY_PRESET_INIT_(retries, base, max)                             \
+    {MG_POLICY_VERSION, (retries), (base), (max), MG_JITTER_PROPORTIONAL, 0,   \
+     2.0, 0, 60000}
+#define MG_POLICY_DEFAULT_INIT MG_POLICY_PRESET_INIT_(3, 100, 5000)
+#define MG_POLICY_AGGRESSIVE_INIT MG_POLICY_PRESET_INIT_(5, 50, 5000)
+#define MG_POLICY_GENTLE_INIT MG_POLICY_PRESET_INIT_(2, 500, 3000)
+#define MG_POLICY_INIT MG_POLICY_DEFAULT_INIT
+
+typedef enum mg_preset {
+    MG_PRESET_DEFAULT = 0,    /* 3 retries, 100 ms, 5000 ms cap */
+    MG_PRESET_AGGRESSIVE = 1, /* 5 retries, 50 ms, 5000 ms cap */
+    MG_PRESET_GENTLE = 2      /* 2 retries, 500 ms, 3000 ms cap */
+} mg_preset;
+
+/*
+ * mg_policy_init - fill *policy with the default preset for struct
+ * `version` (pass MG_POLICY_VERSION).
+ * Returns MG_OK, MG_EINVAL for NULL, MG_EVERSION for a version this
+ * library does not know. Since 1.0.
+ */
+MG_API int mg_policy_init(mg_policy *policy, uint32_t version);
+
+/*
+ * mg_policy_preset - fill *policy with a preset (an mg_preset value).
+ * Returns MG_OK, MG_EINVAL for NULL or an unknown preset. Since 1.0.
+ */
+MG_API int mg_policy_preset(mg_policy *policy, int preset);
+
+/*
+ * mg_policy_make - the original's constructor: fill *policy from the four
+ * settings of the SPEC (jitter: 0 none, 1 proportional, or any mg_jitter),
+ * the other fields as in MG_POLICY_INIT, and validate it.
+ * Returns MG_OK, MG_EINVAL for NULL, MG_EPOLICY when the result is invalid
+ * (then *policy is left unchanged). Since 1.0.
+ */
+MG_API int mg_policy_make(mg_policy *policy, uint32_t max_retries,
+                          uint64_t base_delay_ms, uint64_t max_delay_ms,
+                          int jitter);
+
+/*
+ * mg_policy_validate - check a policy before use.
+ * Returns MG_OK; MG_EINVAL for NULL; MG_EVERSION for an unknown version;
+ * MG_EPOLICY when base_delay_ms > max_delay_ms, the multiplier is below 1
+ * or not finite, the jitter mode is unknown, or reserved is not 0. When
+ * `reason` is not NULL it receives a static English sentence saying what
+ * is wrong ("ok" on success). Since 1.0.
+ */
+MG_API int mg_policy_validate(const mg_policy *policy, const char **reason);
+
+/* ------------------------------------------------------------------------
+ * Backoff math
+ * ---------------------------------------------------------------------- */
+
+/*
+ * A random source: returns 64 uniformly distributed random bits. It is
+ * called only when a jittered delay is drawn, never on the first attempt.
+ */
+typedef uint64_t (*mg_random_fn)(void *user_data);
+
+/* The default source: 64 bits from libbsd's arc4random_buf(). user_data
+ * is ignored. Thread- and fork-safe. Since 1.0. */
+MG_API uint64_t mg_random_arc4random(void *user_data);
+
+/* A deterministic source for reproducible delays: the SplitMix64 generator
+ * whose state is the uint64_t that user_data points to (seed it with any
+ * value). Not thread-safe for one state; returns 0 when user_data is NULL.
+ * Since 1.0. */
+MG_API uint64_t mg_random_splitmix64(void *user_data);
+
+/*
+ * mg_backoff_nominal - the un-jittered delay before retry `retry` (0 for
+ * the first retry): min(base_delay_ms * multiplier^retry, max_delay_ms),
+ * computed so that it saturates at max_delay_ms for any retry number
+ * instead of overflowing.
+ * Returns MG_OK with *delay_ms set; MG_EINVAL for NULL; the codes of
+ * mg_policy_validate() for an invalid policy. Thread-safe. Since 1.0.
+ */
+MG_API int mg_backoff_nominal(const mg_policy *policy, uint32_t retry,
+                              uint64_t *delay_ms);
+
+/*
+ * mg_backoff_delay - the delay before retry `retry` under the policy's
+ * jitter mode (see mg_jitter). prev_delay_ms is the delay used before the
+ * previous retry; only DECORRELATED reads it (0 means "none yet" and is
+ * treated as base_delay_ms). `random` draws the randomness (NULL: the
+ * default source), at most one call per delay and none in mode NONE.
+ * The result never exceeds max_delay_ms, for any input.
+ * Returns MG_OK with *delay_ms set; MG_EINVAL for NULL; the codes of
+ * mg_policy_validate() for an invalid policy. Thread-safe as far as the
+ * random source is. Since 1.0.
+ */
+MG_API int mg_backoff_delay(const mg_policy *policy, uint32_t retry,
+                            uint64_t prev_delay_ms, mg_random_fn random,
+                            void *random_data, uint64_t *delay_ms);
+
+/* ------------------------------------------------------------------------
+ * Cancellation
+ * ---------------------------------------------------------------------- */
+
+/* A cancellation flag that one thread (or a signal handler) triggers and
+ * executors observe: before each attempt, and during a sleep, which it
+ * ends within a few milliseconds. */
+typedef struct mg_cancel mg_cancel;
+
+/* Create an untriggered flag. MG_OK, MG_EINVAL (out NULL), MG_ENOMEM (then
+ * *out = NULL). Since 1.0. */
+MG_API int mg_cancel_new(mg_cancel **out);
+
+/* Free a flag; NULL is a no-op. No executor may still be using it.
+ * Since 1.0. */
+MG_API void mg_cancel_free(mg_cancel *cancel);
+
+/* Trigger the flag. Async-signal-safe and thread-safe (one atomic store).
+ * MG_OK or MG_EINVAL for NULL. Since 1.0. */
+MG_API int mg_cancel_trigger(mg_cancel *cancel);
+
+/* Whether the flag is triggered (false for NULL). Async-signal-safe.
+ * Since 1.0. */
+MG_API bool mg_cancel_is_triggered(const mg_cancel *cancel);
+
+/* Untrigger the flag, to reuse it. MG_OK or MG_EINVAL. Since 1.0. */
+MG_API int mg_cancel_reset(mg_cancel *cancel);
+
+/* ------------------------------------------------------------------------
+ * Clock and sleep
+ * ---------------------------------------------------------------------- */
+
+/* A monotonic clock in nanoseconds. */
+typedef uint64_t (*mg_clock_fn)(void *user_data);
+
+/* Sleep until the clock reads at least wake_ns, or until `cancel` (may be
+ * NULL) is triggered, whichever comes first. */
+typedef void (*mg_sleep_fn)(uint64_t wake_ns, const mg_cancel *cancel,
+                            void *user_data);
+
+/* The default clock: CLOCK_MONOTONIC in nanoseconds. Since 1.0. */
+MG_API uint64_t mg_clock_monotonic(void *user_data);
+
+/* The default sleep: clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)
+ * towards wake_ns (a mg_clock_monotonic() reading), resumed after signals
+ * so that a signal neither shortens nor lengthens the wait. With a cancel
+ * flag it sleeps in slices of at most 4 ms (still towards the same
+ * absolute time) and returns within one slice of a trigger. Returns at
+ * once when wake_ns is not in the future. Since 1.0. */
+MG_API void mg_sleep_monotonic(uint64_t wake_ns, const mg_cancel *cancel,
+                               void *user_data);
+
+/* ------------------------------------------------------------------------
+ * Executor
+ * ---------------------------------------------------------------------- */
+
+/* Why the retry loop stopped. Values are fixed. */
+typedef enum mg_stop {
+    MG_STOP_SUCCESS = 0,       /* an attempt succeeded */
+    MG_STOP_EXHAUSTED = 1,     /* 1 + max_retries attempts all failed */
+    MG_STOP_NOT_RETRYABLE = 2, /* the predicate refused the error */
+    MG_STOP_DEADLINE = 3,      /* the next wait would end past
+                                  max_elapsed_ms */
+    MG_STOP_CANCELLED = 4,     /* the cancel flag was triggered */
+    MG_STOP_PUSHBACK = 5       /* the server asked for a wait longer than
+                                  max_pushback_ms */
+} mg_stop;
+
+/* The name of a stop reason ("success", "exhausted", ...), or "unknown".
+ * Static, never NULL. Since 1.0. */
+MG_API const char *mg_retry_stop_str(int stop);
+
+/*
+ * The operation. Return 0 on success. On failure return non-zero and
+ * store the error object (any type, or NULL) in *error; the executor then
+ * owns it until it hands it back (result->error) or drops it with
+ * drop_error when a later attempt supersedes it.
+ */
+typedef int (*mg_retry_op)(void *user_data, void **error);
+
+/* Whether a failure may be retried. `error` is what the operation stored. */
+typedef bool (*mg_retry_classify_fn)(const void *error, void *user_data);
+
+/* Free an error object that a later attempt superseded. */
+typedef void (*mg_retry_drop_fn)(void *error, void *user_data);
+
+/* A server-requested minimum wait: return true and set *wait_ms when the
+ * error carries one. */
+typedef bool (*mg_retry_pushback_fn)(const void *error, uint64_t *wait_ms,
+                                     void *user_data);
+
+/* Called before each sleep: `retry` is 1 for the first retry, `delay_ms`
+ * the wait chosen, `error` the failure being retried. */
+typedef void (*mg_retry_hook_fn)(uint32_t retry, uint64_t delay_ms,
+                                 const void *error, void *user_data);
+
+typedef enum mg_log_level {
+    MG_LOG_DEBUG = 10, /* each retry: its number and delay */
+    MG_LOG_WARN = 30   /* giving up: the stop reason and attempts */
+} mg_log_level;
+
+/* A log handler; `message` is valid only during the call. */
+typedef void (*mg_log_fn)(int level, const char *message, void *user_data);
+
+/* The ready handler that MG_RETRY_LOG turns on: writes
+ * "mgretry: <level>: <message>\n" to stderr. Since 1.0. */
+MG_API void mg_log_stderr(int level, const char *message, void *user_data);
+
+#define MG_RETRY_OPTIONS_VERSION 1
+
+/*
+ * Per-call options: a plain versioned struct; start from
+ * MG_RETRY_OPTIONS_INIT. Every member may be left NULL:
+ *   is_retryable  NULL: every failure is retryable (mg_retry_with_backoff:
+ *                 mg_error_is_retryable)
+ *   drop_error    NULL: superseded errors are not freed
+ *                 (mg_retry_with_backoff: mg_error_free)
+ *   pushback      NULL: no server-requested waits
+ *                 (mg_retry_with_backoff: mg_error_retry_after)
+ *   on_retry      NULL: no hook
+ *   log           NULL: silent, unless the environment variable
+ *                 MG_RETRY_LOG is "debug" or "warn", which selects
+ *                 mg_log_stderr at that level
+ *   clock, sleep  NULL: mg_clock_monotonic and mg_sleep_monotonic. Inject
+ *                 both or neither (a custom clock with the real sleep is
+ *                 MG_EINVAL); a virtual sleep advances a virtual clock
+ *   random        NULL: mg_random_arc4random
+ *   cancel        NULL: not cancellable
+ */
+typedef struct mg_retry_options {
+    uint32_t version; /* MG_RETRY_OPTIONS_VERSION */
+    int log_level;    /* least level passed to `log`; 0 = all */
+    mg_retry_classify_fn is_retryable;
+    void *is_retryable_data;
+    mg_retry_drop_fn drop_error;
+    void *drop_error_data;
+    mg_retry_pushback_fn pushback;
+    void *pushback_data;
+    mg_retry_hook_fn on_retry;
+    void *on_retry_data;
+    mg_log_fn log;
+    void *log_data;
+    mg_clock_fn clock;
+    void *clock_data;
+    mg_sleep_fn sleep;
+    void *sleep_data;
+    mg_random_fn random;
+    void *random_data;
+    mg_cancel *cancel;
+} mg_retry_options;
+
+#define MG_RETRY_OPTIONS_INIT                                                  \
+    {MG_RETRY_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL,         \
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+
+/* Fill *options with the defaults for struct `version`. MG_OK, MG_EINVAL,
+ * MG_EVERSION. Since 1.0. */
+MG_API int mg_retry_options_init(mg_retry_options *options,
+                                 uint32_t version);
+
+#define MG_RETRY_RESULT_VERSION 1
+
+/* What a run reports, in a caller-allocated struct whose `version` the
+ * caller sets (MG_RETRY_RESULT_INIT). */
+typedef struct mg_retry_result {
+    uint32_t version;   /* MG_RETRY_RESULT_VERSION */
+    uint32_t attempts;  /* calls of the operation */
+    int stop;           /* an mg_stop value */
+    int reserved;
+    uint64_t slept_ms;  /* sum of the waits chosen */
+    void *error;        /* the last error, owned by the caller, or NULL
+                           after success (mg_retry_with_backoff: an
+                           mg_error *) */
+} mg_retry_result;
+
+#define MG_RETRY_RESULT_INIT {MG_RETRY_RESULT_VERSION, 0, 0, 0, 0, NULL}
+
+/*
+ * mg_retry_run - call `op` until it succeeds or the policy says stop.
+ *
+ * 1. call op; on success return MG_STOP_SUCCESS at once;
+ * 2. if options->is_retryable refuses the error, stop (NOT_RETRYABLE);
+ * 3. if max_retries retries were made, stop (EXHAUSTED);
+ * 4. wait = max(backoff delay, server pushback); stop with PUSHBACK when
+ *    the pushback exceeds max_pushback_ms, with DEADLINE when the wait
+ *    would end past max_elapsed_ms; call on_retry, log, sleep; if the
+ *    cancel flag is triggered, stop (CANCELLED); go to 1.
+ * The first attempt reads no clock (unless max_elapsed_ms is set, which
+ * needs a start time), draws no random number and allocates nothing; the
+ * loop never allocates.
+ *
+ * Ownership: on any stop but SUCCESS the last error goes to
+ * result->error (the caller frees it); when result is NULL it is dropped
+ * with drop_error. Superseded errors are dropped with drop_error.
+ *
+ * Returns the mg_stop value (>= 0), or before any attempt: MG_EINVAL (op
+ * NULL, a custom clock without a custom sleep), MG_EVERSION (options or
+ * result of unknown version), or a mg_policy_validate() code. policy NULL
+ * means the default preset. Thread-safe: concurrent runs share nothing
+ * but what the caller passes. Since 1.0.
+ */
+MG_API int mg_retry_run(const mg_policy *policy, mg_retry_op op,
+                        void *op_data, const mg_retry_options *options,
+                        mg_retry_result *result);
+
+/* The operation for mg_retry_with_backoff: return 0 on success, or
+ * non-zero with *error set to an mg_error (NULL is allowed and treated as
+ * not retryable). */
+typedef int (*mg_retry_error_op)(void *user_data, mg_error **error);
+
+/*
+ * mg_retry_with_backoff - mg_retry_run for operations that fail with an
+ * mg_error: the original's retry_with_backoff. Unless the options say
+ * otherwise, errors are classified with mg_error_is_retryable(), server
+ * pushback comes from mg_error_retry_after(), and superseded errors are
+ * freed with mg_error_free(). result->error is the last mg_error *.
+ * Returns as mg_retry_run. Since 1.0.
+ */
+MG_API int mg_retry_with_backoff(const mg_policy *policy, mg_retry_error_op op,
+                                 void *op_data,
+                                 const mg_retry_options *options,
+                                 mg_retry_result *result);
+
+MG_EXTERN_C_END
+
+#endif /* MG_RETRY_H */

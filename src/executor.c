@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+#include "mg_internal.h"
+typedef int mg__placeholder_executor;

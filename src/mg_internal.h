@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the compilation units of libmgretry share and nobody else sees:
+ * the allocator indirection (so that every allocation goes through one
+ * place that tests can fail on purpose), saturating integer helpers used by
+ * the backoff math and the executor, and the few mg__ functions one unit
+ * calls in another. Everything here has hidden visibility.
+ */
+#ifndef MG_INTERNAL_H
+#define MG_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mg/error.h"
+#include "mg/retry.h"
+
+#if defined(__GNUC__)
+#define MG_HIDDEN __attribute__((visibility("hidden")))
+#define MG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define MG_HIDDEN
+#define MG_LIKELY(x) (x)
+#define MG_UNLIKELY(x) (x)
+#endif
+
+/* Every heap allocation of the library goes through these two. */
+MG_HIDDEN void *mg__malloc(size_t size);
+MG_HIDDEN void mg__free(void *ptr);
+
+/* a + b, saturating at UINT64_MAX. */
+static inline uint64_t mg__add_sat(uint64_t a, uint64_t b)
+{
+    uint64_t r = a + b;
+    return r < a ? UINT64_MAX : r;
+}
+
+/* a * b, saturating at UINT64_MAX. */
+static inline uint64_t mg__mul_sat(uint64_t a, uint64_t b)
+{
+    if (a != 0 && b > UINT64_MAX / a)
+        return UINT64_MAX;
+    return a * b;
+}
+
+/* A uniformly distributed integer in [0, n] from 64 random bits (n may be
+ * UINT64_MAX). Multiply-shift: bias at most (n + 1) / 2^64. */
+static inline uint64_t mg__uniform_incl(uint64_t bits, uint64_t n)
+{
+    if (n == UINT64_MAX)
+        return bits;
+    __extension__ typedef unsigned __int128 mg__u128;
+    return (uint64_t)(((mg__u128)bits * (mg__u128)(n + 1)) >> 64);
+}
+
+#endif /* MG_INTERNAL_H */
