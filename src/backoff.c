@@ -44,8 +44,11 @@ uint64_t mg_random_splitmix64(void *user_data)
  * max. Precondition: 1 <= base <= max, m finite and > 1, k >= 1.
  * The running product and power only grow (m > 1), so once either reaches
  * max the result is max; an overflow to infinity is harmless for the
- * same reason. The result is the product rounded down, kept >= base (the
- * rounding of (double)base must not make retry 1 shorter than retry 0).
+ * same reason. The result is the product rounded down. The final
+ * clamp to >= base is a guard, not a correction: (double)base may round
+ * down by half an ulp, but multiplying by any double m > 1 adds at least
+ * one ulp, so the product should never fall below base; the guard keeps
+ * retry 1 from ever being shorter than retry 0 whatever the rounding does.
  */
 static uint64_t nominal_by_squaring(uint64_t base, uint64_t max, double m,
                                     uint32_t k)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h> /* NAN only: the tests link no libm */
 #include <stdbool.h>
 #include <string.h>
@@ -371,9 +372,12 @@ static void test_backoff__nominal_fractional_multiplier_matches_reference(
 
 static void test_backoff__nominal_is_non_decreasing_in_attempt(void **state)
 {
-    const double mults[] = {1.0, 1.0000001, 1.1, 1.5, 2.0, 3.0, 10.0,
-                            1e300};
-    const uint64_t bases[] = {0, 1, 7, 100, 1000000000, UINT64_MAX / 3};
+    /* 1 + DBL_EPSILON and 1 + 1e-12: growth smaller than the rounding
+     * of large bases, where a careless conversion would step back. */
+    const double mults[] = {1.0, 1.0 + DBL_EPSILON, 1.0 + 1e-12, 1.0000001,
+                            1.1, 1.5, 2.0, 3.0, 10.0, 1e300};
+    const uint64_t bases[] = {0, 1, 7, 100, 1000000000,
+                              (UINT64_C(1) << 53) + 1, UINT64_MAX / 3};
     const uint64_t maxes[] = {5000, UINT64_C(1) << 53, UINT64_MAX};
     size_t m, b, x;
     uint32_t k;
