@@ -72,8 +72,7 @@ bool mg_cancel_is_triggered(const mg_cancel *cancel)
 {
     if (cancel == NULL)
         return false;
-    return atomic_load_explicit(&cancel->triggered, memory_order_acquire) !=
-           0;
+    return atomic_load_explicit(&cancel->triggered, memory_order_acquire) != 0;
 }
 
 int mg_cancel_reset(mg_cancel *cancel)
@@ -373,8 +372,7 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
         }
         retries++;
         if (options->on_retry != NULL)
-            options->on_retry(retries, wait_ms, error,
-                              options->on_retry_data);
+            options->on_retry(retries, wait_ms, error, options->on_retry_data);
         if (mg_run_log_wants(&log, MG_LOG_DEBUG)) {
             char msg[96];
 
