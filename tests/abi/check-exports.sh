@@ -36,9 +36,10 @@ errors=0
 fail() { printf 'FAIL: %s\n' "$*" >&2; errors=$((errors + 1)); }
 
 # 1. What the library exports: "name node" for each defined dynamic
-#    symbol; the version nodes themselves (type A) go to their own list.
+#    symbol; the version nodes themselves (type A) go to their own list
+#    (llvm-nm prints them as NODE@@NODE, GNU nm as NODE).
 "$nm" -D --defined-only "$lib" >"$tmp/nm.txt"
-awk '$2 == "A" { print $3 }' "$tmp/nm.txt" | sort -u >"$tmp/lib-nodes"
+awk '$2 == "A" { print $3 }' "$tmp/nm.txt" | sed 's/@.*//' | sort -u >"$tmp/lib-nodes"
 awk '$2 != "A" { print $3 }' "$tmp/nm.txt" | sort -u >"$tmp/lib-versioned"
 sed 's/@.*//' "$tmp/lib-versioned" | sort -u >"$tmp/lib"
 
