@@ -1,42 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The backoff math: the nominal delay min(base * multiplier^k, max), the
- * five jitter modes built on it, and the two random sources (libbsd's
- * arc4random and a seeded SplitMix64). Everything here is a pure function
- * of its arguments plus the random source: no state, no allocation, no
- * libm. Invariants kept for every input a valid policy allows:
+ * five jitter modes built on it (the random sources live in random.c).
+ * Everything here is a pure function of its arguments plus the random
+ * source: no state, no allocation, no libm. Invariants kept for every
+ * input a valid policy allows:
  *   - nothing overflows: integer math saturates, double math is only
  *     converted to an integer when it is strictly below max (as a double);
  *   - every delay returned is <= max_delay_ms;
  *   - the random source is called exactly once per delay whose range holds
  *     more than one value, and never otherwise (never in mode NONE).
  */
-#include <bsd/stdlib.h>
-
 #include "mg_internal.h"
-
-uint64_t mg_random_arc4random(void *user_data)
-{
-    uint64_t bits;
-
-    (void)user_data;
-    arc4random_buf(&bits, sizeof bits);
-    return bits;
-}
-
-uint64_t mg_random_splitmix64(void *user_data)
-{
-    uint64_t *state = user_data;
-    uint64_t z;
-
-    if (state == NULL)
-        return 0;
-    *state += UINT64_C(0x9e3779b97f4a7c15);
-    z = *state;
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
 
 /*
  * base * m^k for m neither 1 nor 2, by squaring in double: O(log k)
@@ -117,7 +92,7 @@ int mg_backoff_delay(const mg_policy *policy, uint32_t retry,
                      uint64_t prev_delay_ms, mg_random_fn random,
                      void *random_data, uint64_t *delay_ms)
 {
-    uint64_t lo, hi, d, span;
+    uint64_t lo, hi, d, span, bits;
     int rc;
 
     if (delay_ms == NULL)
@@ -171,8 +146,9 @@ int mg_backoff_delay(const mg_policy *policy, uint32_t retry,
         *delay_ms = lo;
         return MG_OK;
     }
-    if (random == NULL)
-        random = mg_random_arc4random;
-    *delay_ms = lo + mg__uniform_incl(random(random_data), hi - lo);
+    /* NULL is the common case: call the default source directly, which
+     * saves an indirect call per jittered delay. */
+    bits = random != NULL ? random(random_data) : mg__random_default(NULL);
+    *delay_ms = lo + mg__uniform_incl(bits, hi - lo);
     return MG_OK;
 }

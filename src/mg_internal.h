@@ -29,6 +29,11 @@
 MG_HIDDEN void *mg__malloc(size_t size);
 MG_HIDDEN void mg__free(void *ptr);
 
+/* The default random source (random.c): a per-thread xoshiro256** seeded
+ * from arc4random, reseeded after fork() and every 2^16 draws. user_data is
+ * ignored. Thread- and fork-safe; not async-signal-safe. */
+MG_HIDDEN uint64_t mg__random_default(void *user_data);
+
 /* a + b, saturating at UINT64_MAX. */
 static inline uint64_t mg__add_sat(uint64_t a, uint64_t b)
 {

@@ -143,8 +143,10 @@ MG_API int mg_policy_validate(const mg_policy *policy, const char **reason);
  */
 typedef uint64_t (*mg_random_fn)(void *user_data);
 
-/* The default source: 64 bits from libbsd's arc4random_buf(). user_data
- * is ignored. Thread- and fork-safe. Since 1.0. */
+/* 64 bits straight from libbsd's arc4random_buf() on every call (a system
+ * call each here, about 1 us): for callers who want each draw from the
+ * CSPRNG. It is not the default (see mg_backoff_delay). user_data is
+ * ignored. Thread- and fork-safe. Since 1.0. */
 MG_API uint64_t mg_random_arc4random(void *user_data);
 
 /* A deterministic source for reproducible delays: the SplitMix64 generator
@@ -168,8 +170,12 @@ MG_API int mg_backoff_nominal(const mg_policy *policy, uint32_t retry,
  * mg_backoff_delay - the delay before retry `retry` under the policy's
  * jitter mode (see mg_jitter). prev_delay_ms is the delay used before the
  * previous retry; only DECORRELATED reads it (0 means "none yet" and is
- * treated as base_delay_ms). `random` draws the randomness (NULL: the
- * default source), at most one call per delay and none in mode NONE.
+ * treated as base_delay_ms). `random` draws the randomness, at most one
+ * call per delay and none in mode NONE. NULL selects the default source:
+ * a per-thread xoshiro256** generator (no lock), seeded from
+ * arc4random_buf() on the thread's first draw and reseeded every 2^16
+ * draws and in a child after fork(), so parent and child never draw the
+ * same jitter (see docs/jitter.md).
  * The result never exceeds max_delay_ms, for any input.
  * Returns MG_OK with *delay_ms set; MG_EINVAL for NULL; the codes of
  * mg_policy_validate() for an invalid policy. Thread-safe as far as the
@@ -305,7 +311,7 @@ MG_API void mg_log_stderr(int level, const char *message, void *user_data);
  *   clock, sleep  NULL: mg_clock_monotonic and mg_sleep_monotonic. Inject
  *                 both or neither (a custom clock with the real sleep is
  *                 MG_EINVAL); a virtual sleep advances a virtual clock
- *   random        NULL: mg_random_arc4random
+ *   random        NULL: the default source of mg_backoff_delay
  *   cancel        NULL: not cancellable
  */
 typedef struct mg_retry_options {
