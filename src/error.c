@@ -95,6 +95,8 @@ struct kind_info {
     struct tok display[5];
 };
 
+/* One row per kind reads better than clang-format's reflow. */
+/* clang-format off */
 #define LIT(s) {TOK_LIT, 0, s}
 #define STR(f) {TOK_STR, f, NULL}
 #define NUM(f) {TOK_NUM, f, NULL}
@@ -158,6 +160,8 @@ static const struct kind_info kinds[] = {
     [MG_ERROR_INTERNAL] = {"Internal", CLS_SERVER,
                            {LIT("Internal error: "), STR(MG_FIELD_MESSAGE)}},
 };
+
+/* clang-format on */
 
 #undef LIT
 #undef STR
@@ -329,14 +333,14 @@ int mg_error_new_validation(mg_error **out, const char *message,
 
 int mg_error_new_not_found(mg_error **out, const char *content_id)
 {
-    return new_strings(out, MG_ERROR_NOT_FOUND, MG_FIELD_CONTENT_ID,
-                       content_id, true, 0, NULL, false, 0, NULL);
+    return new_strings(out, MG_ERROR_NOT_FOUND, MG_FIELD_CONTENT_ID, content_id,
+                       true, 0, NULL, false, 0, NULL);
 }
 
 int mg_error_new_user_not_found(mg_error **out, const char *user_id)
 {
-    return new_strings(out, MG_ERROR_USER_NOT_FOUND, MG_FIELD_USER_ID,
-                       user_id, true, 0, NULL, false, 0, NULL);
+    return new_strings(out, MG_ERROR_USER_NOT_FOUND, MG_FIELD_USER_ID, user_id,
+                       true, 0, NULL, false, 0, NULL);
 }
 
 int mg_error_new_authentication(mg_error **out, const char *reason)
@@ -351,8 +355,8 @@ int mg_error_new_authorization(mg_error **out, const char *reason)
                        true, 0, NULL, false, 0, NULL);
 }
 
-int mg_error_new_rate_limit(mg_error **out, uint32_t limit,
-                            const char *window, int64_t retry_after_s)
+int mg_error_new_rate_limit(mg_error **out, uint32_t limit, const char *window,
+                            int64_t retry_after_s)
 {
     struct spec s;
     if (out == NULL || window == NULL || retry_after_s < MG_NONE)
@@ -368,8 +372,8 @@ int mg_error_new_rate_limit(mg_error **out, uint32_t limit,
 int mg_error_new_database(mg_error **out, const char *message,
                           const char *operation)
 {
-    return new_strings(out, MG_ERROR_DATABASE, MG_FIELD_MESSAGE, message,
-                       true, MG_FIELD_OPERATION, operation, true, 0, NULL);
+    return new_strings(out, MG_ERROR_DATABASE, MG_FIELD_MESSAGE, message, true,
+                       MG_FIELD_OPERATION, operation, true, 0, NULL);
 }
 
 int mg_error_new_external_api(mg_error **out, const char *api,
@@ -406,8 +410,7 @@ int mg_error_new_configuration(mg_error **out, const char *message,
                        true, MG_FIELD_KEY, key, false, 0, NULL);
 }
 
-int mg_error_new_search(mg_error **out, const char *message,
-                        const char *query)
+int mg_error_new_search(mg_error **out, const char *message, const char *query)
 {
     return new_strings(out, MG_ERROR_SEARCH, MG_FIELD_MESSAGE, message, true,
                        MG_FIELD_QUERY, query, false, 0, NULL);
@@ -416,8 +419,8 @@ int mg_error_new_search(mg_error **out, const char *message,
 int mg_error_new_cache(mg_error **out, const char *operation,
                        const char *message)
 {
-    return new_strings(out, MG_ERROR_CACHE, MG_FIELD_OPERATION, operation,
-                       true, MG_FIELD_MESSAGE, message, true, 0, NULL);
+    return new_strings(out, MG_ERROR_CACHE, MG_FIELD_OPERATION, operation, true,
+                       MG_FIELD_MESSAGE, message, true, 0, NULL);
 }
 
 int mg_error_new_conflict(mg_error **out, const char *message,
@@ -462,8 +465,8 @@ int mg_error_new_invalid_state(mg_error **out, const char *message,
 
 int mg_error_new_not_implemented(mg_error **out, const char *feature)
 {
-    return new_strings(out, MG_ERROR_NOT_IMPLEMENTED, MG_FIELD_FEATURE,
-                       feature, true, 0, NULL, false, 0, NULL);
+    return new_strings(out, MG_ERROR_NOT_IMPLEMENTED, MG_FIELD_FEATURE, feature,
+                       true, 0, NULL, false, 0, NULL);
 }
 
 int mg_error_new_internal(mg_error **out, const char *message)
@@ -525,7 +528,8 @@ int mg_error_field_u64(const mg_error *err, int field, uint64_t *value)
 
 static unsigned classes(const mg_error *err)
 {
-    const struct kind_info *info = err == NULL ? NULL : kind_info(err->kind);
+    const struct kind_info *info =
+        err == NULL ? NULL : kind_info((int)err->kind);
     return info == NULL ? 0u : info->cls;
 }
 
@@ -787,7 +791,7 @@ mg_error_kind mg_error_kind_from_http(int status)
         return MG_ERROR_NOT_IMPLEMENTED;
     default:
         return status >= 400 && status <= 599 ? MG_ERROR_EXTERNAL_API
-                                               : (mg_error_kind)0;
+                                              : (mg_error_kind)0;
     }
 }
 
@@ -811,8 +815,8 @@ mg_error_kind mg_error_kind_from_http(int status)
  *                           status_code = status
  * No cause is set: an HTTP status is not a system error.
  */
-int mg_error_new_from_http(mg_error **out, int status,
-                           const char *retry_after, const char *api)
+int mg_error_new_from_http(mg_error **out, int status, const char *retry_after,
+                           const char *api)
 {
     struct spec s;
     char text[32];
@@ -835,8 +839,7 @@ int mg_error_new_from_http(mg_error **out, int status,
         text[8] = '\0';
 
     if (retry_after != NULL &&
-        (kind == MG_ERROR_RATE_LIMIT ||
-         kind == MG_ERROR_SERVICE_UNAVAILABLE))
+        (kind == MG_ERROR_RATE_LIMIT || kind == MG_ERROR_SERVICE_UNAVAILABLE))
         has_delay = mg_http_parse_retry_after(retry_after, (int64_t)time(NULL),
                                               &delay) == MG_OK;
 
@@ -860,12 +863,12 @@ int mg_error_new_from_http(mg_error **out, int status,
         spec_num(&s, MG_FIELD_STATUS_CODE, (uint64_t)status);
         break;
     default: {
-        int field = kind == MG_ERROR_AUTHENTICATION ||
-                            kind == MG_ERROR_AUTHORIZATION
-                        ? MG_FIELD_REASON
-                    : kind == MG_ERROR_NOT_FOUND ? MG_FIELD_CONTENT_ID
-                    : kind == MG_ERROR_NOT_IMPLEMENTED ? MG_FIELD_FEATURE
-                                                       : MG_FIELD_MESSAGE;
+        int field =
+            kind == MG_ERROR_AUTHENTICATION || kind == MG_ERROR_AUTHORIZATION
+                ? MG_FIELD_REASON
+            : kind == MG_ERROR_NOT_FOUND       ? MG_FIELD_CONTENT_ID
+            : kind == MG_ERROR_NOT_IMPLEMENTED ? MG_FIELD_FEATURE
+                                               : MG_FIELD_MESSAGE;
         s.str[field][0] = text;
         s.str[field][1] = api;
         break;
@@ -915,9 +918,9 @@ static int match_name(const char *s, size_t len, const char *const *names,
 
 static const char *const day_names[] = {"Mon", "Tue", "Wed", "Thu",
                                         "Fri", "Sat", "Sun"};
-static const char *const day_names_long[] = {
-    "Monday", "Tuesday", "Wednesday", "Thursday",
-    "Friday", "Saturday", "Sunday"};
+static const char *const day_names_long[] = {"Monday",   "Tuesday", "Wednesday",
+                                             "Thursday", "Friday",  "Saturday",
+                                             "Sunday"};
 static const char *const month_names[] = {"Jan", "Feb", "Mar", "Apr",
                                           "May", "Jun", "Jul", "Aug",
                                           "Sep", "Oct", "Nov", "Dec"};

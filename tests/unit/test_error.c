@@ -28,21 +28,23 @@
 
 /* ---- malloc interposition ---- */
 
-/* ASan supplies its own malloc; memory from __libc_malloc would then be
- * freed by ASan's free, so the interposer is left out under ASan and the
- * allocation-failure tests skip. */
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
+/* ASan, TSan and MSan supply their own malloc; memory from __libc_malloc
+ * would then reach their free (or their init would run through ours), so
+ * the interposer is left out under them and the allocation-failure tests
+ * skip. UBSan keeps glibc's allocator, so they run there. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TEST_SANITIZER_MALLOC 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||     \
+    __has_feature(memory_sanitizer)
+#define TEST_SANITIZER_MALLOC 1
 #endif
 #endif
 
 static int fail_countdown = -1; /* -1: never fail; 0: fail the next one */
 static unsigned long malloc_calls;
 
-#ifndef TEST_ASAN
+#ifndef TEST_SANITIZER_MALLOC
 extern void *__libc_malloc(size_t);
 void *malloc(size_t n)
 {
@@ -57,8 +59,8 @@ void *malloc(size_t n)
 }
 #endif
 
-/* Whether this process really runs the interposer above: not under ASan,
- * and not under valgrind unless it was started with
+/* Whether this process really runs the interposer above: not under a
+ * sanitizer's malloc, and not under valgrind unless it was started with
  * --soname-synonyms=somalloc=nouserintercepts. The volatile pointer stops
  * the compiler from folding the probe away. */
 static bool interposer_active(void)
@@ -74,8 +76,8 @@ static bool interposer_active(void)
 #define REQUIRE_INTERPOSER()                                                   \
     do {                                                                       \
         if (!interposer_active()) {                                            \
-            print_message("malloc interposer inactive (ASan or valgrind "     \
-                          "without nouserintercepts): skipped\n");             \
+            print_message("malloc interposer inactive (sanitizer malloc or "   \
+                          "valgrind without nouserintercepts): skipped\n");    \
             skip();                                                            \
         }                                                                      \
     } while (0)
@@ -98,11 +100,13 @@ struct kind_row {
     mg_error_kind kind;
     const char *name;
     bool retryable, client, server;
-    const char *display;           /* of the error make_full() builds */
-    struct field_val strs[4];      /* every string field make_full() sets */
-    struct num_val nums[3];        /* every numeric field make_full() sets */
+    const char *display;      /* of the error make_full() builds */
+    struct field_val strs[4]; /* every string field make_full() sets */
+    struct num_val nums[3];   /* every numeric field make_full() sets */
 };
 
+/* One row per kind reads better than clang-format's reflow. */
+/* clang-format off */
 static const struct kind_row kind_table[NKINDS] = {
     {MG_ERROR_VALIDATION, "Validation", false, true, false,
      "Validation error: bad email",
@@ -172,13 +176,13 @@ static const struct kind_row kind_table[NKINDS] = {
      "Internal error: invariant broken",
      {{MG_FIELD_MESSAGE, "invariant broken"}}, {{0, 0}}},
 };
+/* clang-format on */
 
 static const int all_str_fields[] = {
-    MG_FIELD_MESSAGE, MG_FIELD_FIELD,    MG_FIELD_CONTENT_ID,
-    MG_FIELD_USER_ID, MG_FIELD_REASON,   MG_FIELD_WINDOW,
-    MG_FIELD_OPERATION, MG_FIELD_API,    MG_FIELD_KEY,
-    MG_FIELD_QUERY,   MG_FIELD_RESOURCE, MG_FIELD_SERVICE,
-    MG_FIELD_EXPECTED, MG_FIELD_ACTUAL,  MG_FIELD_FEATURE};
+    MG_FIELD_MESSAGE,  MG_FIELD_FIELD,  MG_FIELD_CONTENT_ID, MG_FIELD_USER_ID,
+    MG_FIELD_REASON,   MG_FIELD_WINDOW, MG_FIELD_OPERATION,  MG_FIELD_API,
+    MG_FIELD_KEY,      MG_FIELD_QUERY,  MG_FIELD_RESOURCE,   MG_FIELD_SERVICE,
+    MG_FIELD_EXPECTED, MG_FIELD_ACTUAL, MG_FIELD_FEATURE};
 static const int all_num_fields[] = {MG_FIELD_LIMIT, MG_FIELD_RETRY_AFTER,
                                      MG_FIELD_STATUS_CODE,
                                      MG_FIELD_DURATION_MS};
@@ -210,8 +214,7 @@ static int make_full(mg_error_kind kind, mg_error **out)
     case MG_ERROR_SERIALIZATION:
         return mg_error_new_serialization(out, "unexpected EOF");
     case MG_ERROR_CONFIGURATION:
-        return mg_error_new_configuration(out, "missing value",
-                                          "DATABASE_URL");
+        return mg_error_new_configuration(out, "missing value", "DATABASE_URL");
     case MG_ERROR_SEARCH:
         return mg_error_new_search(out, "index offline", "cats");
     case MG_ERROR_CACHE:
@@ -266,8 +269,8 @@ static void test_status__str_for_every_code(void **state)
 static void test_status__unknown_codes_give_unknown_status(void **state)
 {
     (void)state;
-    const int unknown[] = {MG_STATUS_LAST_, -10, 1, 2, 100, INT_MIN,
-                           INT_MAX, -1000};
+    const int unknown[] = {MG_STATUS_LAST_, -10,     1,    2, 100,
+                           INT_MIN,         INT_MAX, -1000};
     for (size_t i = 0; i < COUNT(unknown); i++) {
         const char *s = mg_status_str(unknown[i]);
         assert_non_null(s);
@@ -295,8 +298,8 @@ static void test_kind_name__invalid_values_give_unknown(void **state)
         assert_string_equal(mg_error_kind_name(bad[i]), "Unknown");
 }
 
-static void test_constructors__every_kind_has_spec_display_and_kind(
-    void **state)
+static void
+test_constructors__every_kind_has_spec_display_and_kind(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NKINDS; i++) {
@@ -350,8 +353,8 @@ static void test_constructors__every_kind_has_exactly_its_fields(void **state)
     }
 }
 
-static void test_classification__all_predicates_match_spec_for_every_kind(
-    void **state)
+static void
+test_classification__all_predicates_match_spec_for_every_kind(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NKINDS; i++) {
@@ -376,8 +379,7 @@ static void test_classification__all_predicates_match_spec_for_every_kind(
     }
 }
 
-static void test_classification__exactly_four_kinds_are_retryable(
-    void **state)
+static void test_classification__exactly_four_kinds_are_retryable(void **state)
 {
     (void)state;
     int retryable = 0;
@@ -421,8 +423,7 @@ static void test_constructors__optional_fields_absent_when_null(void **state)
     assert_string_equal(mg_error_display(e), "Validation error: bad");
     mg_error_free(e);
 
-    assert_int_equal(mg_error_new_rate_limit(&e, 5, "second", MG_NONE),
-                     MG_OK);
+    assert_int_equal(mg_error_new_rate_limit(&e, 5, "second", MG_NONE), MG_OK);
     assert_int_equal(mg_error_retry_after(e, &v), MG_ENOTFOUND);
     assert_int_equal(mg_error_field_u64(e, MG_FIELD_RETRY_AFTER, &v),
                      MG_ENOTFOUND);
@@ -448,8 +449,7 @@ static void test_constructors__optional_fields_absent_when_null(void **state)
     assert_null(mg_error_field_str(e, MG_FIELD_RESOURCE));
     mg_error_free(e);
 
-    assert_int_equal(mg_error_new_service_unavailable(&e, "s", MG_NONE),
-                     MG_OK);
+    assert_int_equal(mg_error_new_service_unavailable(&e, "s", MG_NONE), MG_OK);
     assert_int_equal(mg_error_retry_after(e, &v), MG_ENOTFOUND);
     assert_true(mg_error_is_retryable(e));
     mg_error_free(e);
@@ -465,8 +465,7 @@ static void test_constructors__optional_fields_absent_when_null(void **state)
     mg_error_free(e);
 }
 
-static void test_constructors__empty_required_strings_are_allowed(
-    void **state)
+static void test_constructors__empty_required_strings_are_allowed(void **state)
 {
     (void)state;
     mg_error *e = NULL;
@@ -526,8 +525,7 @@ static void test_rate_limit__limit_extremes_in_display(void **state)
     (void)state;
     mg_error *e = NULL;
     uint64_t v = 0;
-    assert_int_equal(mg_error_new_rate_limit(&e, UINT32_MAX, "hour", 0),
-                     MG_OK);
+    assert_int_equal(mg_error_new_rate_limit(&e, UINT32_MAX, "hour", 0), MG_OK);
     assert_string_equal(mg_error_display(e),
                         "Rate limit exceeded: 4294967295 requests per hour");
     assert_int_equal(mg_error_field_u64(e, MG_FIELD_LIMIT, &v), MG_OK);
@@ -569,9 +567,8 @@ static void test_timeout__duration_extremes_in_display(void **state)
     assert_int_equal(v, 0);
     mg_error_free(e);
     assert_int_equal(mg_error_new_timeout(&e, "y", UINT64_MAX), MG_OK);
-    assert_string_equal(
-        mg_error_display(e),
-        "Operation timed out after 18446744073709551615ms: y");
+    assert_string_equal(mg_error_display(e),
+                        "Operation timed out after 18446744073709551615ms: y");
     assert_int_equal(mg_error_field_u64(e, MG_FIELD_DURATION_MS, &v), MG_OK);
     assert_int_equal(v, UINT64_MAX);
     mg_error_free(e);
@@ -584,8 +581,7 @@ static void test_external_api__status_code_range(void **state)
     for (size_t i = 0; i < COUNT(ok); i++) {
         mg_error *e = NULL;
         uint64_t v = 12345678;
-        assert_int_equal(mg_error_new_external_api(&e, "a", "m", ok[i]),
-                         MG_OK);
+        assert_int_equal(mg_error_new_external_api(&e, "a", "m", ok[i]), MG_OK);
         assert_int_equal(mg_error_field_u64(e, MG_FIELD_STATUS_CODE, &v),
                          MG_OK);
         assert_int_equal(v, (uint64_t)ok[i]);
@@ -604,12 +600,14 @@ static void test_fields__wrong_ids_give_null_or_enotfound(void **state)
 {
     (void)state;
     mg_error *e = full(MG_ERROR_TIMEOUT);
-    const int bad_str[] = {0, -1, 16, 31, MG_FIELD_LIMIT,
-                           MG_FIELD_DURATION_MS, 1000, INT_MAX, INT_MIN};
+    const int bad_str[] = {
+        0,    -1,      16,     31, MG_FIELD_LIMIT, MG_FIELD_DURATION_MS,
+        1000, INT_MAX, INT_MIN};
     for (size_t i = 0; i < COUNT(bad_str); i++)
         assert_null(mg_error_field_str(e, bad_str[i]));
-    const int bad_num[] = {0, -1, MG_FIELD_OPERATION, MG_FIELD_MESSAGE, 16,
-                           31, 36, 64, INT_MAX, INT_MIN};
+    const int bad_num[] = {
+        0,       -1,     MG_FIELD_OPERATION, MG_FIELD_MESSAGE, 16, 31, 36, 64,
+        INT_MAX, INT_MIN};
     for (size_t i = 0; i < COUNT(bad_num); i++) {
         uint64_t v = 77;
         assert_int_equal(mg_error_field_u64(e, bad_num[i], &v), MG_ENOTFOUND);
@@ -657,8 +655,7 @@ static void test_constructors__null_out_is_einval(void **state)
     assert_int_equal(mg_error_new_search(NULL, "m", "q"), MG_EINVAL);
     assert_int_equal(mg_error_new_cache(NULL, "o", "m"), MG_EINVAL);
     assert_int_equal(mg_error_new_conflict(NULL, "m", "r"), MG_EINVAL);
-    assert_int_equal(mg_error_new_service_unavailable(NULL, "s", 1),
-                     MG_EINVAL);
+    assert_int_equal(mg_error_new_service_unavailable(NULL, "s", 1), MG_EINVAL);
     assert_int_equal(mg_error_new_timeout(NULL, "o", 1), MG_EINVAL);
     assert_int_equal(mg_error_new_invalid_state(NULL, "m", "e", "a"),
                      MG_EINVAL);
@@ -872,8 +869,7 @@ static void test_format_chain__no_cause_is_display_alone(void **state)
     mg_error *e = full(MG_ERROR_CACHE);
     char buf[128];
     size_t needed = 0;
-    assert_int_equal(mg_error_format_chain(e, buf, sizeof buf, &needed),
-                     MG_OK);
+    assert_int_equal(mg_error_format_chain(e, buf, sizeof buf, &needed), MG_OK);
     assert_string_equal(buf, "Cache error: get failed: connection lost");
     assert_int_equal(needed, strlen(buf));
     mg_error_free(e);
@@ -938,8 +934,7 @@ static void test_format_chain__size_zero_and_one(void **state)
     char want[512];
     expected_chain(want, sizeof want);
     size_t needed = 0;
-    assert_int_equal(mg_error_format_chain(db, NULL, 0, &needed),
-                     MG_ETOOSMALL);
+    assert_int_equal(mg_error_format_chain(db, NULL, 0, &needed), MG_ETOOSMALL);
     assert_int_equal(needed, strlen(want));
 
     char untouched = '#';
@@ -949,8 +944,7 @@ static void test_format_chain__size_zero_and_one(void **state)
 
     char one = '#';
     needed = 0;
-    assert_int_equal(mg_error_format_chain(db, &one, 1, &needed),
-                     MG_ETOOSMALL);
+    assert_int_equal(mg_error_format_chain(db, &one, 1, &needed), MG_ETOOSMALL);
     assert_int_equal(one, '\0');
     assert_int_equal(needed, strlen(want));
     mg_error_free(db);
@@ -1060,8 +1054,7 @@ static void test_errno__new_fills_main_field_and_cause(void **state)
         assert_int_equal(mg_error_new_from_errno(&e, row->errnum, "open db"),
                          MG_OK);
         assert_int_equal(mg_error_get_kind(e), row->kind);
-        assert_string_equal(mg_error_field_str(e, row->main_field),
-                            "open db");
+        assert_string_equal(mg_error_field_str(e, row->main_field), "open db");
         assert_int_equal(mg_error_cause_errno(e), row->errnum);
         assert_null(mg_error_cause(e));
         /* The display is the kind's SPEC text around the context. */
@@ -1099,8 +1092,7 @@ static void test_errno__new_defaults_and_displays(void **state)
     assert_int_equal(mg_error_retry_after(e, &v), MG_ENOTFOUND);
     mg_error_free(e);
 
-    assert_int_equal(mg_error_new_from_errno(&e, ENOENT, "/srv/a.mp4"),
-                     MG_OK);
+    assert_int_equal(mg_error_new_from_errno(&e, ENOENT, "/srv/a.mp4"), MG_OK);
     assert_string_equal(mg_error_display(e), "Content not found: /srv/a.mp4");
     mg_error_free(e);
 
@@ -1129,23 +1121,21 @@ static void test_http__kind_for_every_listed_status(void **state)
         int status;
         mg_error_kind kind;
     } rows[] = {
-        {429, MG_ERROR_RATE_LIMIT},     {503, MG_ERROR_SERVICE_UNAVAILABLE},
-        {504, MG_ERROR_TIMEOUT},        {408, MG_ERROR_TIMEOUT},
-        {400, MG_ERROR_VALIDATION},     {401, MG_ERROR_AUTHENTICATION},
-        {403, MG_ERROR_AUTHORIZATION},  {404, MG_ERROR_NOT_FOUND},
-        {409, MG_ERROR_CONFLICT},       {500, MG_ERROR_INTERNAL},
+        {429, MG_ERROR_RATE_LIMIT},      {503, MG_ERROR_SERVICE_UNAVAILABLE},
+        {504, MG_ERROR_TIMEOUT},         {408, MG_ERROR_TIMEOUT},
+        {400, MG_ERROR_VALIDATION},      {401, MG_ERROR_AUTHENTICATION},
+        {403, MG_ERROR_AUTHORIZATION},   {404, MG_ERROR_NOT_FOUND},
+        {409, MG_ERROR_CONFLICT},        {500, MG_ERROR_INTERNAL},
         {501, MG_ERROR_NOT_IMPLEMENTED},
     };
     for (size_t i = 0; i < COUNT(rows); i++)
-        assert_int_equal(mg_error_kind_from_http(rows[i].status),
-                         rows[i].kind);
+        assert_int_equal(mg_error_kind_from_http(rows[i].status), rows[i].kind);
 }
 
 static void test_http__other_4xx_5xx_are_external_api(void **state)
 {
     (void)state;
-    const int others[] = {402, 405, 410, 418, 422, 499,
-                          502, 505, 511, 599};
+    const int others[] = {402, 405, 410, 418, 422, 499, 502, 505, 511, 599};
     for (size_t i = 0; i < COUNT(others); i++) {
         assert_int_equal(mg_error_kind_from_http(others[i]),
                          MG_ERROR_EXTERNAL_API);
@@ -1240,9 +1230,9 @@ static void test_http__retry_after_for_429_and_503(void **state)
 
     /* A date far in the future: at least what is left until then. */
     int64_t before = (int64_t)time(NULL);
-    assert_int_equal(mg_error_new_from_http(
-                         &e, 429, "Fri, 31 Dec 9999 23:59:59 GMT", NULL),
-                     MG_OK);
+    assert_int_equal(
+        mg_error_new_from_http(&e, 429, "Fri, 31 Dec 9999 23:59:59 GMT", NULL),
+        MG_OK);
     int64_t after = (int64_t)time(NULL);
     assert_int_equal(mg_error_retry_after(e, &v), MG_OK);
     assert_true(v <= (uint64_t)(INT64_C(253402300799) - before));
@@ -1250,28 +1240,26 @@ static void test_http__retry_after_for_429_and_503(void **state)
     mg_error_free(e);
 
     /* A date in the past: retry now. */
-    assert_int_equal(mg_error_new_from_http(
-                         &e, 503, "Sun, 06 Nov 1994 08:49:37 GMT", NULL),
-                     MG_OK);
+    assert_int_equal(
+        mg_error_new_from_http(&e, 503, "Sun, 06 Nov 1994 08:49:37 GMT", NULL),
+        MG_OK);
     assert_int_equal(mg_error_retry_after(e, &v), MG_OK);
     assert_int_equal(v, 0);
     mg_error_free(e);
 }
 
-static void test_http__malformed_or_missing_retry_after_is_ignored(
-    void **state)
+static void test_http__malformed_or_missing_retry_after_is_ignored(void **state)
 {
     (void)state;
-    const char *bad[] = {NULL, "", "soon", "-1", "1.5",
-                         "Sun, 06 Nov 1994 08:49:37 UTC"};
+    const char *bad[] = {NULL, "",    "soon",
+                         "-1", "1.5", "Sun, 06 Nov 1994 08:49:37 UTC"};
     for (size_t i = 0; i < COUNT(bad); i++) {
         const int statuses[] = {429, 503};
         for (size_t j = 0; j < 2; j++) {
             mg_error *e = NULL;
             uint64_t v = 0;
             assert_int_equal(
-                mg_error_new_from_http(&e, statuses[j], bad[i], "api"),
-                MG_OK);
+                mg_error_new_from_http(&e, statuses[j], bad[i], "api"), MG_OK);
             assert_int_equal(mg_error_get_kind(e),
                              mg_error_kind_from_http(statuses[j]));
             assert_int_equal(mg_error_retry_after(e, &v), MG_ENOTFOUND);
@@ -1322,9 +1310,8 @@ static void test_retry_after__surrounding_whitespace_allowed(void **state)
     assert_int_equal(parse_ok(" 120", 0), 120);
     assert_int_equal(parse_ok("120 ", 0), 120);
     assert_int_equal(parse_ok("\t 120 \t", 0), 120);
-    assert_int_equal(parse_ok("  Sun, 06 Nov 1994 08:49:37 GMT\t",
-                              RFC_EXAMPLE - 10),
-                     10);
+    assert_int_equal(
+        parse_ok("  Sun, 06 Nov 1994 08:49:37 GMT\t", RFC_EXAMPLE - 10), 10);
 }
 
 static void test_retry_after__saturates_beyond_2_pow_31(void **state)
@@ -1357,8 +1344,24 @@ static void test_retry_after__malformed_values(void **state)
 {
     (void)state;
     const char *bad[] = {
-        "", " ", "\t", "  \t ", "-1", "+5", "1.5", "1e3", "0x10", "12abc",
-        "12 34", "abc", "12\n", "\n12", "12\r", "\xd9\xa1\xd9\xa2", "- 1", "1,000",
+        "",
+        " ",
+        "\t",
+        "  \t ",
+        "-1",
+        "+5",
+        "1.5",
+        "1e3",
+        "0x10",
+        "12abc",
+        "12 34",
+        "abc",
+        "12\n",
+        "\n12",
+        "12\r",
+        "\xd9\xa1\xd9\xa2",
+        "- 1",
+        "1,000",
         /* dates with garbage */
         "Sun, 06 Nov 1994 08:49:37 GMTx",
         "Sun, 06 Nov 1994 08:49:37 GMT x",
@@ -1413,9 +1416,8 @@ static void test_retry_after__rfc850_two_digit_year(void **state)
 {
     (void)state;
     /* now in 1994: "94" is 1994. */
-    assert_int_equal(parse_ok("Sunday, 06-Nov-94 08:49:37 GMT",
-                              RFC_EXAMPLE - 60),
-                     60);
+    assert_int_equal(
+        parse_ok("Sunday, 06-Nov-94 08:49:37 GMT", RFC_EXAMPLE - 60), 60);
     assert_int_equal(parse_ok("Sunday, 06-Nov-94 08:49:37 GMT", RFC_EXAMPLE),
                      0);
     /* now = 2025-06-15 15:06:40 UTC. */
@@ -1435,6 +1437,14 @@ static void test_retry_after__rfc850_two_digit_year(void **state)
     assert_int_equal(parse_ok("Monday, 15-Jun-76 12:00:00 GMT", now), 0);
     /* "25" is this year. */
     assert_int_equal(parse_ok("Sunday, 15-Jun-25 15:06:50 GMT", now), 10);
+
+    /* now = 2090-01-01: "00" is 2100 (10 years ahead), not 2000, and "40"
+     * is 2140 (50 years ahead), not 2040. */
+    const int64_t late = INT64_C(3786912000);
+    assert_int_equal(parse_ok("Friday, 01-Jan-00 00:00:00 GMT", late),
+                     (uint64_t)(INT64_C(4102444800) - late));
+    assert_int_equal(parse_ok("Wednesday, 15-Jun-40 12:00:00 GMT", late),
+                     (uint64_t)(INT64_C(5379048000) - late));
 }
 
 static void test_retry_after__rfc850_malformed(void **state)
@@ -1447,11 +1457,9 @@ static void test_retry_after__rfc850_malformed(void **state)
         "Sunday, 06-nov-94 08:49:37 GMT",   /* month case */
         "Sunday, 06-Nov-1994 08:49:37 GMT", /* four-digit year */
         "Sunday, 06 Nov 94 08:49:37 GMT",   /* separators */
-        "Sunday, 06-Nov-94 08:49:37 gmt",
-        "Sunday, 06-Nov-94 08:49:37 GMT x",
+        "Sunday, 06-Nov-94 08:49:37 gmt",   "Sunday, 06-Nov-94 08:49:37 GMT x",
         "Sunday, 31-Nov-94 08:49:37 GMT", /* 31 November */
-        "Sunday, 06-Nov-94 24:00:00 GMT",
-        "Sunday,06-Nov-94 08:49:37 GMT",
+        "Sunday, 06-Nov-94 24:00:00 GMT",   "Sunday,06-Nov-94 08:49:37 GMT",
         "Sunday, 06-Nov-9 08:49:37 GMT",
     };
     for (size_t i = 0; i < COUNT(bad); i++)
@@ -1466,18 +1474,16 @@ static void test_retry_after__asctime(void **state)
     assert_int_equal(parse_ok("Sun Nov 06 08:49:37 1994", RFC_EXAMPLE - 60),
                      60);
     assert_int_equal(parse_ok("Sun Nov  6 08:49:37 1994", RFC_EXAMPLE), 0);
-    assert_int_equal(parse_ok("Sun Nov  6 08:49:37 1994", RFC_EXAMPLE + 5),
-                     0);
+    assert_int_equal(parse_ok("Sun Nov  6 08:49:37 1994", RFC_EXAMPLE + 5), 0);
     assert_int_equal(
-        parse_ok("Thu Feb 29 00:00:00 2024", INT64_C(1709164800) - 3600),
-        3600);
+        parse_ok("Thu Feb 29 00:00:00 2024", INT64_C(1709164800) - 3600), 3600);
     const char *bad[] = {
-        "Sun Nov 6 08:49:37 1994",   "Sun Nov  6 08:49:37 94",
+        "Sun Nov 6 08:49:37 1994",     "Sun Nov  6 08:49:37 94",
         "Sun Nov  6 08:49:37 1994 ", /* fine: trailing OWS trimmed... */
-        "Sun Nov  6 08:49:37 1994x", "sun Nov  6 08:49:37 1994",
-        "Sun nov  6 08:49:37 1994",  "Sun Nov  0 08:49:37 1994",
-        "Sun Feb 30 08:49:37 1994",  "Sun Nov  6 24:49:37 1994",
-        "Sun Nov  6 08:49:37 GMT",   "Sun Nov  6 08:49:37  1994",
+        "Sun Nov  6 08:49:37 1994x",   "sun Nov  6 08:49:37 1994",
+        "Sun nov  6 08:49:37 1994",    "Sun Nov  0 08:49:37 1994",
+        "Sun Feb 30 08:49:37 1994",    "Sun Nov  6 24:49:37 1994",
+        "Sun Nov  6 08:49:37 GMT",     "Sun Nov  6 08:49:37  1994",
         "Sunday Nov  6 08:49:37 1994",
     };
     for (size_t i = 0; i < COUNT(bad); i++) {
@@ -1493,12 +1499,10 @@ static void test_retry_after__asctime(void **state)
 static void test_retry_after__leap_days(void **state)
 {
     (void)state;
-    assert_int_equal(parse_ok("Thu, 29 Feb 2024 00:00:00 GMT",
-                              INT64_C(1709164800) - 1),
-                     1);
-    assert_int_equal(parse_ok("Tue, 29 Feb 2000 00:00:00 GMT",
-                              INT64_C(951782400) - 7),
-                     7);
+    assert_int_equal(
+        parse_ok("Thu, 29 Feb 2024 00:00:00 GMT", INT64_C(1709164800) - 1), 1);
+    assert_int_equal(
+        parse_ok("Tue, 29 Feb 2000 00:00:00 GMT", INT64_C(951782400) - 7), 7);
     expect_parse_error("Wed, 29 Feb 2023 00:00:00 GMT"); /* not leap */
     expect_parse_error("Mon, 29 Feb 2100 00:00:00 GMT"); /* century */
     expect_parse_error("Wednesday, 29-Feb-23 00:00:00 GMT");
@@ -1532,14 +1536,12 @@ static void test_retry_after__date_field_ranges(void **state)
     assert_int_equal(parse_ok("Mon, 01 Jan 2024 00:00:00 GMT", base), 0);
 }
 
-static void test_retry_after__weekday_is_not_checked_against_date(
-    void **state)
+static void test_retry_after__weekday_is_not_checked_against_date(void **state)
 {
     (void)state;
     /* 1994-11-06 was a Sunday; the name is validated, not cross-checked,
      * so a wrong but valid name is accepted. */
-    assert_int_equal(parse_ok("Mon, 06 Nov 1994 08:49:37 GMT",
-                              RFC_EXAMPLE - 2),
+    assert_int_equal(parse_ok("Mon, 06 Nov 1994 08:49:37 GMT", RFC_EXAMPLE - 2),
                      2);
 }
 
@@ -1555,15 +1557,15 @@ static void test_retry_after__extreme_now_and_years(void **state)
                      (uint64_t)(INT64_C(-62167219200) - INT64_MIN));
     /* RFC 850 years relative to an extreme now must not overflow. */
     uint64_t s = 0;
-    assert_int_equal(mg_http_parse_retry_after(
-                         "Sunday, 06-Nov-94 08:49:37 GMT", INT64_MAX, &s),
+    assert_int_equal(mg_http_parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT",
+                                               INT64_MAX, &s),
                      MG_OK);
-    assert_int_equal(mg_http_parse_retry_after(
-                         "Sunday, 06-Nov-94 08:49:37 GMT", INT64_MIN, &s),
-                     MG_OK);
-    assert_int_equal(mg_http_parse_retry_after("Sun Nov  6 08:49:37 1994",
+    assert_int_equal(mg_http_parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT",
                                                INT64_MIN, &s),
                      MG_OK);
+    assert_int_equal(
+        mg_http_parse_retry_after("Sun Nov  6 08:49:37 1994", INT64_MIN, &s),
+        MG_OK);
     assert_int_equal(s, (uint64_t)RFC_EXAMPLE + (uint64_t)INT64_MAX + 1u);
 }
 
@@ -1708,8 +1710,8 @@ static void test_oom__error_refuses_causes(void **state)
     (void)state;
     REQUIRE_INTERPOSER();
     mg_error *oom = NULL;
-    assert_int_equal(
-        FAIL_NEXT_MALLOC(mg_error_new_network(&oom, "connect")), MG_ENOMEM);
+    assert_int_equal(FAIL_NEXT_MALLOC(mg_error_new_network(&oom, "connect")),
+                     MG_ENOMEM);
     check_oom_error(oom);
     mg_error *cause = full(MG_ERROR_TIMEOUT);
     assert_int_equal(mg_error_set_cause(oom, cause), MG_ENOMEM);
@@ -1893,8 +1895,7 @@ int main(void)
         cmocka_unit_test(test_retry_after__asctime),
         cmocka_unit_test(test_retry_after__leap_days),
         cmocka_unit_test(test_retry_after__date_field_ranges),
-        cmocka_unit_test(
-            test_retry_after__weekday_is_not_checked_against_date),
+        cmocka_unit_test(test_retry_after__weekday_is_not_checked_against_date),
         cmocka_unit_test(test_retry_after__extreme_now_and_years),
         cmocka_unit_test(test_oom__every_constructor_returns_static_error),
         cmocka_unit_test(test_oom__each_constructor_allocates_exactly_once),
