@@ -189,8 +189,10 @@ MG_API bool mg_error_is_oom(const mg_error *err);
 
 /*
  * mg_error_set_cause - make `cause` the cause (source) of `err`.
- * On MG_OK, err owns cause (and frees it with itself); a previous cause is
- * freed. On failure the caller keeps ownership of cause.
+ * On MG_OK, ownership of cause moves to err (which frees it with itself),
+ * and a previous cause of err is freed: pointers the caller still holds
+ * into the old chain become invalid. On failure the caller keeps
+ * ownership of cause and err is unchanged.
  * Returns MG_EINVAL when err or cause is NULL, when cause is err or already
  * has err in its chain (that would make a cycle); MG_ENOMEM when err is the
  * static out-of-memory error. Since 1.0.
@@ -199,7 +201,8 @@ MG_API int mg_error_set_cause(mg_error *err, mg_error *cause);
 
 /*
  * mg_error_set_cause_errno - make the system error `errnum` (> 0) the cause
- * of `err`, replacing (and freeing) any previous cause. Does not allocate.
+ * of `err`, replacing (and freeing) any previous cause, so pointers into
+ * the old chain become invalid. Does not allocate.
  * Returns MG_EINVAL when err is NULL or errnum <= 0; MG_ENOMEM when err is
  * the static out-of-memory error. Since 1.0.
  */
