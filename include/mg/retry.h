@@ -134,6 +134,77 @@ MG_API int mg_policy_make(mg_policy *policy, uint32_t max_retries,
 MG_API int mg_policy_validate(const mg_policy *policy, const char **reason);
 
 /* ------------------------------------------------------------------------
+ * Policy strings (since 1.1)
+ * ---------------------------------------------------------------------- */
+
+/*
+ * The text form of a policy, for environment variables, command lines and
+ * configuration files (docs/mgretry-cli.md has examples):
+ *
+ *   text   = [ PRESET ] { ITEM }      items separated by whitespace
+ *                                     (space, tab, CR, LF, VT, FF)
+ *   PRESET = "default" | "aggressive" | "gentle"     only as the first item
+ *   ITEM   = KEY "=" VALUE            no spaces around "="
+ *
+ *   retries=N        max_retries, decimal digits, 0 .. 4294967295
+ *   base=DUR         base_delay_ms
+ *   max=DUR          max_delay_ms
+ *   jitter=MODE      none | proportional | full | equal | decorrelated
+ *   multiplier=X     decimal: DIGITS [ "." DIGITS ] [ "e" [+-] DIGITS ],
+ *                    e.g. 2, 1.5, 1e3; read exactly (the nearest double)
+ *   deadline=DUR     max_elapsed_ms; 0 = none
+ *   pushback=DUR     max_pushback_ms
+ *
+ *   DUR = DIGITS UNIT, UNIT = "ms" | "s" | "m": the unit is required
+ *   ("base=100" is an error), except for a bare 0.
+ *
+ * Keys, units and names are lower case and each key may appear once.
+ * Fields not given keep the preset's values (the default preset when no
+ * name is given); version is MG_POLICY_VERSION and reserved is 0. Nothing
+ * depends on the locale.
+ */
+
+/*
+ * mg_policy_parse - read a policy string (grammar above) into *out.
+ *
+ * Returns MG_OK; MG_EINVAL when out or text is NULL; MG_EPARSE for empty
+ * input (nothing but whitespace), an unknown or repeated key, an item
+ * without "=" (other than a leading preset name), a duration without unit,
+ * an unknown jitter mode or unit, or any other malformed value;
+ * MG_ERANGE for a number that does not fit its field (a count above
+ * UINT32_MAX, a duration above UINT64_MAX ms, a multiplier beyond the
+ * largest double or with more than 800 significant digits); MG_EPOLICY
+ * when the result fails mg_policy_validate() (base above max, multiplier
+ * below 1). Nothing is ever truncated or clamped silently.
+ * On failure *out is left unchanged and, when error_offset is not NULL, it
+ * receives the byte offset in `text` of the item at fault (for
+ * MG_EPOLICY the multiplier, or the later of base and max; 0 for empty
+ * input and MG_EINVAL); on success it is not written.
+ * Does not allocate; thread-safe. Since 1.1.
+ */
+MG_API int mg_policy_parse(mg_policy *out, const char *text,
+                           size_t *error_offset);
+
+/*
+ * mg_policy_format - write a valid policy as a policy string, with every
+ * key in the order of the grammar above, durations in the largest unit
+ * that holds them exactly, and the multiplier as the shortest decimal
+ * that reads back as the same double: mg_policy_parse() of the text gives
+ * back an identical policy. Example:
+ *   "retries=3 base=100ms max=5s jitter=proportional multiplier=2
+ *    deadline=0 pushback=1m" (on one line).
+ * Like snprintf, the output is truncated to size - 1 bytes and always
+ * NUL-terminated when size > 0; when needed is not NULL it receives the
+ * full length without the NUL (never more than 255).
+ * Returns MG_OK, MG_ETOOSMALL when the text was truncated (size 0
+ * included), MG_EINVAL when policy is NULL or buf is NULL with size > 0,
+ * or the code of mg_policy_validate() for an invalid policy (then nothing
+ * is written). Does not allocate; thread-safe. Since 1.1.
+ */
+MG_API int mg_policy_format(const mg_policy *policy, char *buf, size_t size,
+                            size_t *needed);
+
+/* ------------------------------------------------------------------------
  * Backoff math
  * ---------------------------------------------------------------------- */
 
