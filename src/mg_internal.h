@@ -28,6 +28,11 @@
 /* Every heap allocation of the library goes through these two. */
 MG_HIDDEN void *mg__malloc(size_t size);
 MG_HIDDEN void mg__free(void *ptr);
+/* Test-only allocation-failure hook (tests/unit/test_alloc_fail.c): when
+ * not NULL, mg__malloc returns NULL whenever it returns true. Hidden, so
+ * only a test linked against the static library can set it; set it only
+ * while no other thread is inside the library. */
+MG_HIDDEN extern int (*mg__alloc_fail_hook)(size_t size);
 
 /* The default random source (random.c): a per-thread xoshiro256** seeded
  * from arc4random, reseeded after fork() and every 2^16 draws. user_data is
