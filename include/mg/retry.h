@@ -309,6 +309,282 @@ MG_API void mg_sleep_monotonic(uint64_t wake_ns, const mg_cancel *cancel,
                                void *user_data);
 
 /* ------------------------------------------------------------------------
+ * Overload protection: retry budgets and the circuit breaker
+ *
+ * Three opaque objects (since 1.1) that any number of runs, state machines
+ * and threads share: a budget caps how many retries a client adds to the
+ * load, a breaker stops calling a dependency that keeps failing, and a
+ * statistics object (next section) counts what happens. They are
+ * thread-safe and lock-free (C11 atomics, compare-and-swap), never
+ * allocate after creation, and read their clock only when a decision
+ * depends on time. Every function accepts NULL handles: a NULL budget or
+ * breaker allows everything, a NULL stats counts nothing. Freeing an
+ * object that another thread still uses is undefined, as for any handle.
+ * See docs/overload-protection.md for when to use which and the defaults.
+ * ---------------------------------------------------------------------- */
+
+/* A retry budget: a gRPC-style token bucket or an SRE/Envoy/Finagle-style
+ * ratio budget. */
+typedef struct mg_budget mg_budget;
+/* A circuit breaker. */
+typedef struct mg_breaker mg_breaker;
+/* A set of counters (see "Statistics"). */
+typedef struct mg_stats mg_stats;
+
+/*
+ * mg_budget_new_token_bucket - gRPC retry throttling (gRFC A6). The
+ * bucket holds max_tokens tokens at the start; every failed attempt takes
+ * one (not below 0), every successful attempt puts back token_ratio (not
+ * above max_tokens), and a retry is allowed only while the bucket holds
+ * more than max_tokens / 2. Tokens are kept in thousandths, so token_ratio
+ * is rounded to the nearest 0.001, as in gRPC.
+ * max_tokens must be in [1, 1000]; token_ratio finite, > 0 after rounding,
+ * and <= max_tokens. gRPC's example values are 10 and 0.1.
+ * Returns MG_OK with *out set; MG_EINVAL (out NULL, or a value out of
+ * range; then *out = NULL); MG_ENOMEM (then *out = NULL). Since 1.1.
+ */
+MG_API int mg_budget_new_token_bucket(mg_budget **out, uint32_t max_tokens,
+                                      double token_ratio);
+
+#define MG_BUDGET_RATIO_CONFIG_VERSION 1
+
+/*
+ * Settings of a ratio budget: within the sliding window, retries may number
+ * at most ratio_percent % of the first attempts plus min_retries_per_sec
+ * per second of the window, so that a quiet client can still retry. The
+ * window is 10 buckets of window_ms / 10 each and slides a bucket at a
+ * time: it covers between 90 % and 100 % of window_ms of history.
+ * MG_BUDGET_RATIO_CONFIG_INIT holds Finagle's and tower's defaults: 20 %,
+ * 10 retries per second, 10 s window (the SRE book suggests 10 %).
+ */
+typedef struct mg_budget_ratio_config {
+    uint32_t version;             /* MG_BUDGET_RATIO_CONFIG_VERSION */
+    uint32_t ratio_percent;       /* 0 to 1000 */
+    uint32_t min_retries_per_sec; /* 0 to 1000000; not 0 when
+                                     ratio_percent is 0 */
+    uint32_t window_ms;           /* 100 to 3600000 (one hour) */
+    mg_clock_fn clock;            /* NULL: mg_clock_monotonic */
+    void *clock_data;
+} mg_budget_ratio_config;
+
+#define MG_BUDGET_RATIO_CONFIG_INIT                                            \
+    {MG_BUDGET_RATIO_CONFIG_VERSION, 20, 10, 10000, NULL, NULL}
+
+/* Fill *config with MG_BUDGET_RATIO_CONFIG_INIT for struct `version`.
+ * MG_OK, MG_EINVAL (NULL), MG_EVERSION. Since 1.1. */
+MG_API int mg_budget_ratio_config_init(mg_budget_ratio_config *config,
+                                       uint32_t version);
+
+/*
+ * mg_budget_new_ratio - create a ratio budget from *config (copied; the
+ * clock and its data must outlive the budget). The clock is read by
+ * mg_budget_on_request() and mg_budget_try_retry() only.
+ * Returns MG_OK with *out set; MG_EINVAL (out or config NULL, a value out
+ * of range; then *out = NULL); MG_EVERSION (unknown config version);
+ * MG_ENOMEM (then *out = NULL). Since 1.1.
+ */
+MG_API int mg_budget_new_ratio(mg_budget **out,
+                               const mg_budget_ratio_config *config);
+
+/* Free a budget; NULL is a no-op. Since 1.1. */
+MG_API void mg_budget_free(mg_budget *budget);
+
+/* Report that a first attempt is about to be made (a new request): the
+ * ratio budget counts it; the token bucket ignores it. Lock-free.
+ * Since 1.1. */
+MG_API void mg_budget_on_request(mg_budget *budget);
+
+/* Report that an attempt succeeded: the token bucket refunds token_ratio;
+ * the ratio budget ignores it. Lock-free. Since 1.1. */
+MG_API void mg_budget_on_success(mg_budget *budget);
+
+/* Report that an attempt failed: the token bucket pays one token; the
+ * ratio budget ignores it. Lock-free. Since 1.1. */
+MG_API void mg_budget_on_failure(mg_budget *budget);
+
+/*
+ * mg_budget_try_retry - whether a retry may be made now. For the ratio
+ * budget a true answer also counts the retry (the check and the count are
+ * one compare-and-swap, so concurrent callers never overrun the limit
+ * while the clock stays within one bucket); the token bucket only looks
+ * (its failures pay). A false answer is counted in the attached stats.
+ * NULL allows. Lock-free. Since 1.1.
+ */
+MG_API bool mg_budget_try_retry(mg_budget *budget);
+
+/* Attach a statistics object that counts this budget's refusals
+ * (budget_refusals), or detach with NULL. The stats must outlive the
+ * attachment. Returns MG_OK or MG_EINVAL (budget NULL). Thread-safe.
+ * Since 1.1. */
+MG_API int mg_budget_set_stats(mg_budget *budget, mg_stats *stats);
+
+/* Breaker states. Values are fixed. */
+typedef enum mg_breaker_state {
+    MG_BREAKER_CLOSED = 0,   /* attempts flow; outcomes are counted */
+    MG_BREAKER_OPEN = 1,     /* attempts are refused until open_ms pass */
+    MG_BREAKER_HALF_OPEN = 2 /* half_open_probes attempts are let through */
+} mg_breaker_state;
+
+/* Called after each state change with the old and the new state, by the
+ * thread that made the change and with no lock held (so it may call the
+ * breaker). Concurrent changes may be reported out of order. */
+typedef void (*mg_breaker_change_fn)(int old_state, int new_state,
+                                     void *user_data);
+
+#define MG_BREAKER_CONFIG_VERSION 1
+
+/*
+ * Settings of a circuit breaker. CLOSED opens when either trigger fires:
+ * consecutive_failures failures in a row (0 = off), or, once the sliding
+ * window (10 buckets of window_ms / 10) holds at least min_calls outcomes,
+ * a failure share of at least failure_rate_percent (0 = off). OPEN refuses
+ * every attempt for open_ms, then the next mg_breaker_allow() moves to
+ * HALF_OPEN, which lets half_open_probes attempts through: one failure
+ * re-opens it for another open_ms, half_open_probes successes close it
+ * (with a fresh window and failure count).
+ * MG_BREAKER_CONFIG_INIT: 5 failures in a row (Polly's classic breaker),
+ * or 50 % of at least 20 calls in 10 s (Hystrix), 5 s open (Hystrix,
+ * Polly), 1 probe (Hystrix).
+ */
+typedef struct mg_breaker_config {
+    uint32_t version;              /* MG_BREAKER_CONFIG_VERSION */
+    uint32_t consecutive_failures; /* 0 = off, else 1 to 1000000 */
+    uint32_t failure_rate_percent; /* 0 = off, else 1 to 100 */
+    uint32_t min_calls;            /* 1 to 1000000 when the rate is on */
+    uint64_t window_ms;            /* 100 to 3600000 when the rate is on */
+    uint64_t open_ms;              /* 1 to 86400000 (one day) */
+    uint32_t half_open_probes;     /* 1 to 1000 */
+    uint32_t reserved;             /* must be 0 */
+    mg_breaker_change_fn on_change; /* NULL: not reported */
+    void *on_change_data;
+    mg_clock_fn clock; /* NULL: mg_clock_monotonic */
+    void *clock_data;
+} mg_breaker_config;
+
+#define MG_BREAKER_CONFIG_INIT                                                 \
+    {MG_BREAKER_CONFIG_VERSION, 5, 50, 20, 10000, 5000, 1, 0, NULL, NULL,      \
+     NULL, NULL}
+
+/* Fill *config with MG_BREAKER_CONFIG_INIT for struct `version`. MG_OK,
+ * MG_EINVAL (NULL), MG_EVERSION. Since 1.1. */
+MG_API int mg_breaker_config_init(mg_breaker_config *config,
+                                  uint32_t version);
+
+/*
+ * mg_breaker_new - create a CLOSED breaker from *config (copied; the
+ * callback, the clock and their data must outlive the breaker). At least
+ * one trigger must be on.
+ * Returns MG_OK with *out set; MG_EINVAL (out or config NULL, a value out
+ * of range, both triggers off, reserved not 0; then *out = NULL);
+ * MG_EVERSION (unknown config version); MG_ENOMEM (then *out = NULL).
+ * Since 1.1.
+ */
+MG_API int mg_breaker_new(mg_breaker **out, const mg_breaker_config *config);
+
+/* Free a breaker; NULL is a no-op. Since 1.1. */
+MG_API void mg_breaker_free(mg_breaker *breaker);
+
+/*
+ * mg_breaker_allow - ask before each attempt. true: make it, then report
+ * its outcome with mg_breaker_on_success() or mg_breaker_on_failure().
+ * false: do not (OPEN and open_ms not yet over, or HALF_OPEN with every
+ * probe handed out); counted as a refusal in the attached stats. Reads the
+ * clock only in OPEN. NULL allows. Lock-free. Since 1.1.
+ */
+MG_API bool mg_breaker_allow(mg_breaker *breaker);
+
+/* Report an allowed attempt's success. In HALF_OPEN it counts a probe
+ * success; outcomes that arrive while OPEN are ignored. Reads the clock
+ * only when the failure-rate trigger is on. NULL is a no-op. Lock-free.
+ * Since 1.1. */
+MG_API void mg_breaker_on_success(mg_breaker *breaker);
+
+/* Report an allowed attempt's failure; may open the breaker. Reads the
+ * clock when the failure-rate trigger is on or the breaker opens. NULL is
+ * a no-op. Lock-free. Since 1.1. */
+MG_API void mg_breaker_on_failure(mg_breaker *breaker);
+
+/* The current mg_breaker_state, or MG_EINVAL for NULL. An OPEN breaker
+ * whose open_ms has passed reads as MG_BREAKER_HALF_OPEN; the change
+ * itself (and its callback) happens at the next mg_breaker_allow().
+ * Since 1.1. */
+MG_API int mg_breaker_get_state(const mg_breaker *breaker);
+
+/* Attach a statistics object that counts this breaker's transitions and
+ * refusals, or detach with NULL. The stats must outlive the attachment.
+ * Returns MG_OK or MG_EINVAL (breaker NULL). Thread-safe. Since 1.1. */
+MG_API int mg_breaker_set_stats(mg_breaker *breaker, mg_stats *stats);
+
+/* ------------------------------------------------------------------------
+ * Statistics
+ * ---------------------------------------------------------------------- */
+
+/* Slots in mg_stats_snapshot.stops: one per mg_stop value, room to grow. */
+#define MG_STATS_STOP_SLOTS 8
+#define MG_STATS_SNAPSHOT_VERSION 1
+
+/* The counters at one moment. Each is read atomically, the set is not
+ * (a run in flight may be half counted). All count since creation. */
+typedef struct mg_stats_snapshot {
+    uint32_t version;  /* MG_STATS_SNAPSHOT_VERSION, set by the caller */
+    uint32_t reserved;
+    uint64_t calls;     /* runs started (mg_retry_run, state machines) */
+    uint64_t attempts;  /* calls of the operation */
+    uint64_t retries;   /* waits scheduled after a failed attempt */
+    uint64_t successes; /* runs that ended with MG_STOP_SUCCESS */
+    uint64_t stops[MG_STATS_STOP_SLOTS]; /* runs ended, by mg_stop */
+    uint64_t slept_ms;  /* sum of the waits chosen; saturates */
+    uint64_t budget_refusals;     /* retries refused by a budget */
+    uint64_t breaker_opened;      /* transitions to OPEN */
+    uint64_t breaker_half_opened; /* transitions to HALF_OPEN */
+    uint64_t breaker_closed;      /* transitions to CLOSED */
+    uint64_t breaker_refusals;    /* attempts refused by a breaker */
+} mg_stats_snapshot;
+
+#define MG_STATS_SNAPSHOT_INIT                                                 \
+    {MG_STATS_SNAPSHOT_VERSION, 0, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0, 0, 0}, 0,   \
+     0, 0, 0, 0, 0}
+
+/* Create a statistics object with every counter 0. Runs count into it
+ * through mg_retry_options.stats; budgets and breakers through
+ * mg_budget_set_stats() and mg_breaker_set_stats(). Returns MG_OK,
+ * MG_EINVAL (out NULL), MG_ENOMEM (then *out = NULL). Since 1.1. */
+MG_API int mg_stats_new(mg_stats **out);
+
+/* Free a statistics object; NULL is a no-op. Nothing may still report to
+ * it. Since 1.1. */
+MG_API void mg_stats_free(mg_stats *stats);
+
+/* Copy the counters into *out, whose version the caller sets. Returns
+ * MG_OK, MG_EINVAL (NULL), MG_EVERSION. Lock-free. Since 1.1. */
+MG_API int mg_stats_get_snapshot(const mg_stats *stats,
+                                 mg_stats_snapshot *out);
+
+/*
+ * mg_stats_format_prometheus - write the counters in the Prometheus text
+ * exposition format 0.0.4: for each metric a "# HELP" and a "# TYPE
+ * <name> counter" line, then its samples, each line ending in "\n".
+ * Metrics (with prefix P, default "mgretry"): P_calls_total,
+ * P_attempts_total, P_retries_total, P_successes_total,
+ * P_stops_total{reason="success"|"exhausted"|"not_retryable"|"deadline"|
+ * "cancelled"|"pushback"|"budget"|"breaker"}, P_slept_seconds_total
+ * (milliseconds written as an exact decimal, "1.250"),
+ * P_budget_refusals_total, P_breaker_transitions_total{state="open"|
+ * "half_open"|"closed"}, P_breaker_refusals_total. The prefix must match
+ * [a-zA-Z_:][a-zA-Z0-9_:]* and be at most 64 bytes.
+ * Like snprintf, the text is truncated to size - 1 bytes and
+ * NUL-terminated when size > 0; when needed is not NULL it receives the
+ * full length without the NUL (also on MG_ETOOSMALL, so a second call with
+ * *needed + 1 bytes succeeds unless the counters grew). Does not allocate.
+ * Returns MG_OK; MG_ETOOSMALL when the text did not fit; MG_EINVAL when
+ * stats is NULL, buf is NULL with size > 0, or the prefix is invalid.
+ * Thread-safe. Since 1.1.
+ */
+MG_API int mg_stats_format_prometheus(const mg_stats *stats,
+                                      const char *prefix, char *buf,
+                                      size_t size, size_t *needed);
+
+/* ------------------------------------------------------------------------
  * Executor
  * ---------------------------------------------------------------------- */
 

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The lock-free sliding-window counter that the ratio budget and the
+ * breaker's failure-rate trigger share: a ring of MG__WINDOW_BUCKETS time
+ * buckets, each one 64-bit atomic word holding the low 32 bits of its
+ * bucket number ("epoch" = clock / bucket length) in the high half and its
+ * count in the low half. Because tag and count live in one word, moving a
+ * stale bucket to the current epoch and counting into it is a single
+ * compare-and-swap, so no increment is ever lost to a concurrent rotation.
+ * Invariant: a word counts towards epoch e only when its tag is one of
+ * e - BUCKETS + 1 .. e (mod 2^32); epoch e lives in slot e % BUCKETS, so
+ * the live words are in distinct slots. A bucket left untouched for
+ * exactly a multiple of 2^32 epochs would look live again; with buckets
+ * of at least 10 ms that takes 490 days of silence followed by a hit on
+ * the exact millisecond, which we accept. Counts saturate at UINT32_MAX.
+ */
+#ifndef MG_WINDOW_H
+#define MG_WINDOW_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MG__WINDOW_BUCKETS 10u
+
+typedef struct mg__window {
+    _Atomic uint64_t slot[MG__WINDOW_BUCKETS];
+} mg__window;
+
+static inline uint32_t mg__window_tag(uint64_t word)
+{
+    return (uint32_t)(word >> 32);
+}
+
+static inline uint32_t mg__window_count(uint64_t word)
+{
+    return (uint32_t)word;
+}
+
+/* Every slot 0: count 0, whatever its tag means. */
+static inline void mg__window_clear(mg__window *w)
+{
+    for (size_t i = 0; i < MG__WINDOW_BUCKETS; i++)
+        atomic_store_explicit(&w->slot[i], 0, memory_order_relaxed);
+}
+
+static inline size_t mg__window_index(uint64_t epoch)
+{
+    return (size_t)(epoch % MG__WINDOW_BUCKETS);
+}
+
+/* The count of `word` if it is live at epoch tag `now`, else 0. A tag
+ * ahead of `now` (another thread read a later clock) is not live. */
+static inline uint64_t mg__window_live(uint64_t word, uint32_t now)
+{
+    uint32_t age = now - mg__window_tag(word); /* mod 2^32 by design */
+    return age < MG__WINDOW_BUCKETS ? mg__window_count(word) : 0;
+}
+
+/* The word after one more event at epoch tag `now`: a stale word restarts
+ * at 1 under the new tag; a current one (or one a later clock reading has
+ * already moved ahead) gains one, saturating. */
+static inline uint64_t mg__window_bumped(uint64_t word, uint32_t now)
+{
+    uint32_t ahead = mg__window_tag(word) - now; /* mod 2^32 by design */
+    if (ahead == 0 || ahead < UINT32_C(0x80000000))
+        return mg__window_count(word) == UINT32_MAX ? word : word + 1;
+    return ((uint64_t)now << 32) | 1u;
+}
+
+/* Count one event at `epoch`. */
+static inline void mg__window_add(mg__window *w, uint64_t epoch)
+{
+    _Atomic uint64_t *slot = &w->slot[mg__window_index(epoch)];
+    uint32_t now = (uint32_t)epoch;
+    uint64_t old = atomic_load_explicit(slot, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(
+        slot, &old, mg__window_bumped(old, now), memory_order_relaxed,
+        memory_order_relaxed)) {
+    }
+}
+
+/* The events of the window ending at `epoch`, leaving out slot `skip`
+ * (pass MG__WINDOW_BUCKETS to leave out none). */
+static inline uint64_t mg__window_sum(const mg__window *w, uint64_t epoch,
+                                      size_t skip)
+{
+    uint32_t now = (uint32_t)epoch;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < MG__WINDOW_BUCKETS; i++)
+        if (i != skip)
+            sum += mg__window_live(
+                atomic_load_explicit(&w->slot[i], memory_order_relaxed), now);
+    return sum; /* at most 10 * UINT32_MAX: no overflow */
+}
+
+#endif /* MG_WINDOW_H */
