@@ -3,11 +3,13 @@
  * The executor: the blocking retry loop (mg_retry_run) and its mg_error
  * adapter (mg_retry_with_backoff), together with what the loop waits and
  * reports with: the cancellation flag, the default monotonic clock and
- * sleep, the stop-reason names and the stderr log handler. The loop takes
- * its delays from mg_backoff_delay() and does only the time arithmetic
- * around them, all of it saturating. Its success path is one call of the
- * operation: no clock read (unless a deadline needs a start time), no
- * random draw, no allocation, no getenv(); and the loop never allocates.
+ * sleep, the stop-reason names and the stderr log handler. The loop is a
+ * thin driver of the retry state machine (retry_state.c), which makes
+ * every decision; the loop calls the operation, reads the clock, sleeps,
+ * calls the hook, logs and owns the error objects, with all time math
+ * saturating. Its success path is one call of the operation: no clock
+ * read (unless a deadline needs a start time), no random draw, no
+ * allocation, no getenv(); and the loop never allocates.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -165,6 +167,10 @@ const char *mg_retry_stop_str(int stop)
         return "cancelled";
     case MG_STOP_PUSHBACK:
         return "pushback";
+    case MG_STOP_BUDGET:
+        return "budget";
+    case MG_STOP_BREAKER:
+        return "breaker open";
     default:
         return "unknown";
     }
@@ -185,6 +191,16 @@ void mg_log_stderr(int level, const char *message, void *user_data)
         fprintf(stderr, "mgretry: level %d: %s\n", level, message);
 }
 
+/* The size of a version-1 struct: everything up to the first field
+ * version 2 appended. */
+#define MG_RETRY_OPTIONS_V1_SIZE offsetof(mg_retry_options, budget)
+
+/* The bytes of an options struct that its version has. */
+static size_t mg_retry_options_size(uint32_t version)
+{
+    return version == 1 ? MG_RETRY_OPTIONS_V1_SIZE : sizeof(mg_retry_options);
+}
+
 int mg_retry_options_init(mg_retry_options *options, uint32_t version)
 {
     static const mg_retry_options defaults = MG_RETRY_OPTIONS_INIT;
@@ -193,9 +209,8 @@ int mg_retry_options_init(mg_retry_options *options, uint32_t version)
         return MG_EINVAL;
     if (version == 0 || version > MG_RETRY_OPTIONS_VERSION)
         return MG_EVERSION;
-    /* Version 1 is the whole struct; later versions will copy only the
-     * prefix that `version` knows. */
-    *options = defaults;
+    /* A version-1 caller's struct ends before the version-2 fields. */
+    memcpy(options, &defaults, mg_retry_options_size(version));
     options->version = version;
     return MG_OK;
 }
@@ -249,18 +264,14 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
                  const mg_retry_options *options, mg_retry_result *result)
 {
     static const mg_retry_options default_options = MG_RETRY_OPTIONS_INIT;
+    mg_retry_state state;
     struct mg_run_log log;
     mg_clock_fn clock_fn = mg_clock_monotonic;
     void *clock_data = NULL;
     mg_sleep_fn sleep_fn = mg_sleep_monotonic;
     void *sleep_data = NULL;
-    const mg_cancel *cancel;
     bool has_deadline;
-    uint64_t deadline_ns = 0;
-    uint64_t prev_delay_ms = 0; /* the previous backoff delay, 0 = none */
     uint64_t slept_ms = 0;
-    uint32_t attempts = 0;
-    uint32_t retries = 0;
     void *last_error = NULL; /* owned by the loop until handed back */
     int stop;
     int rc;
@@ -280,7 +291,9 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
         return MG_EINVAL;
     if (policy == NULL)
         policy = &mg_default_policy;
-    rc = mg_policy_validate(policy, NULL);
+    /* Validates the policy; the state reads the deadline's start time
+     * from the same clock as the loop below. */
+    rc = mg_retry_state_init(&state, policy, options);
     if (rc != MG_OK)
         return rc;
 
@@ -290,34 +303,26 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
         sleep_fn = options->sleep;
         sleep_data = options->sleep_data;
     }
-    cancel = options->cancel;
     log.resolved = false;
     log.fn = options->log;
     log.data = options->log_data;
     log.min_level = options->log_level;
     has_deadline = policy->max_elapsed_ms != 0;
 
-    if (mg_cancel_is_triggered(cancel)) {
-        stop = MG_STOP_CANCELLED;
-        goto done;
-    }
-    if (has_deadline)
-        deadline_ns =
-            mg__add_sat(clock_fn(clock_data),
-                        mg__mul_sat(policy->max_elapsed_ms, MG_NS_PER_MS));
-
     for (;;) {
         void *error = NULL;
-        uint64_t delay_ms, pushback_ms = 0, wait_ms, wait_ns, now_ns = 0;
+        uint64_t wait_ms = 0, wait_ns, now_ns = 0;
+        uint32_t retry;
 
-        if (attempts < UINT32_MAX)
-            attempts++;
+        stop = mg_retry_state_begin(&state);
+        if (stop != MG_OK)
+            break;
         if (op(op_data, &error) == 0) {
             /* A successful operation stores no error; whatever it left in
              * `error` is not ours. */
             mg_drop(options, last_error);
             last_error = NULL;
-            stop = MG_STOP_SUCCESS;
+            stop = mg_retry_state_on_success(&state);
             break;
         }
         /* An operation may fail twice with the same object (a static
@@ -327,82 +332,46 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
             mg_drop(options, last_error);
         last_error = error;
 
-        if (options->is_retryable != NULL &&
-            !options->is_retryable(error, options->is_retryable_data)) {
-            stop = MG_STOP_NOT_RETRYABLE;
-            break;
-        }
-        if (retries >= policy->max_retries) {
-            stop = MG_STOP_EXHAUSTED;
-            break;
-        }
-        /* Triggered during the attempt: stop now rather than announce a
-         * retry (on_retry, log) and make a sleep that returns at once. */
-        if (mg_cancel_is_triggered(cancel)) {
-            stop = MG_STOP_CANCELLED;
-            break;
-        }
-        if (options->pushback != NULL &&
-            options->pushback(error, &pushback_ms, options->pushback_data)) {
-            if (pushback_ms > policy->max_pushback_ms) {
-                stop = MG_STOP_PUSHBACK;
-                break;
-            }
-        } else {
-            pushback_ms = 0;
-        }
-        /* The policy was validated above, so this cannot fail; the cap is
-         * the conservative answer should it ever do so. */
-        if (mg_backoff_delay(policy, retries, prev_delay_ms, options->random,
-                             options->random_data, &delay_ms) != MG_OK)
-            delay_ms = policy->max_delay_ms;
-        prev_delay_ms = delay_ms;
-        /* A pushback may exceed max_delay_ms: the server knows better. */
-        wait_ms = delay_ms > pushback_ms ? delay_ms : pushback_ms;
-        wait_ns = mg__mul_sat(wait_ms, MG_NS_PER_MS);
-
         /* One reading serves both the deadline check and the wake time, so
          * the sleep never ends past the deadline that was checked; the
          * time the hook and the log take counts towards the wait. */
-        if (has_deadline || wait_ns != 0)
+        if (has_deadline)
             now_ns = clock_fn(clock_data);
-        if (has_deadline && mg__add_sat(now_ns, wait_ns) > deadline_ns) {
-            stop = MG_STOP_DEADLINE;
+        stop = mg_retry_state_on_failure(&state, error, now_ns, &wait_ms);
+        if (stop != MG_RETRY_AGAIN)
             break;
-        }
-        retries++;
+        wait_ns = mg__mul_sat(wait_ms, MG_NS_PER_MS);
+        if (!has_deadline && wait_ns != 0)
+            now_ns = clock_fn(clock_data);
+        retry = mg_retry_state_attempts(&state);
         if (options->on_retry != NULL)
-            options->on_retry(retries, wait_ms, error, options->on_retry_data);
+            options->on_retry(retry, wait_ms, error, options->on_retry_data);
         if (mg_run_log_wants(&log, MG_LOG_DEBUG)) {
             char msg[96];
 
             snprintf(msg, sizeof(msg),
                      "retry %" PRIu32 " of %" PRIu32 " in %" PRIu64 " ms",
-                     retries, policy->max_retries, wait_ms);
+                     retry, policy->max_retries, wait_ms);
             log.fn(MG_LOG_DEBUG, msg, log.data);
         }
         /* A zero wait makes no sleep call: even a 0 ns nanosleep costs
-         * about 100 us here. */
+         * about 100 us here. The cancel flag, checked by the next begin,
+         * ends the loop after a cut-short sleep. */
         if (wait_ns != 0) {
-            sleep_fn(mg__add_sat(now_ns, wait_ns), cancel, sleep_data);
+            sleep_fn(mg__add_sat(now_ns, wait_ns), options->cancel, sleep_data);
             slept_ms = mg__add_sat(slept_ms, wait_ms);
-        }
-        if (mg_cancel_is_triggered(cancel)) {
-            stop = MG_STOP_CANCELLED;
-            break;
         }
     }
 
-done:
     if (stop != MG_STOP_SUCCESS && mg_run_log_wants(&log, MG_LOG_WARN)) {
         char msg[96];
 
         snprintf(msg, sizeof(msg), "giving up after %" PRIu32 " attempts: %s",
-                 attempts, mg_retry_stop_str(stop));
+                 mg_retry_state_attempts(&state), mg_retry_stop_str(stop));
         log.fn(MG_LOG_WARN, msg, log.data);
     }
     if (result != NULL) {
-        result->attempts = attempts;
+        result->attempts = mg_retry_state_attempts(&state);
         result->stop = stop;
         result->slept_ms = slept_ms;
         result->error = last_error;
@@ -468,9 +437,10 @@ int mg_retry_with_backoff(const mg_policy *policy, mg_retry_error_op op,
     if (options != NULL) {
         if (!mg_version_ok(options->version, MG_RETRY_OPTIONS_VERSION))
             return MG_EVERSION;
-        /* Version 1 is the whole struct; once fields are appended, copy
-         * only the prefix that options->version knows. */
-        opts = *options;
+        /* Only the fields options->version has; the rest keep their
+         * defaults, and the copy is a current-version struct. */
+        memcpy(&opts, options, mg_retry_options_size(options->version));
+        opts.version = MG_RETRY_OPTIONS_VERSION;
     }
     if (opts.is_retryable == NULL) {
         opts.is_retryable = mg_error_default_classify;

@@ -64,4 +64,19 @@ static inline uint64_t mg__uniform_incl(uint64_t bits, uint64_t n)
     return (uint64_t)(((mg__u128)bits * (mg__u128)(n + 1)) >> 64);
 }
 
+/* Statistics (stats.c): what runs and state machines report. Every one
+ * accepts NULL (counts nothing), is lock-free and never allocates, so the
+ * retry loop may call them unconditionally. */
+MG_HIDDEN void mg__stats_on_call(mg_stats *stats);    /* a run starts */
+MG_HIDDEN void mg__stats_on_attempt(mg_stats *stats); /* the op is called */
+/* a retry is scheduled after a wait of delay_ms (slept_ms saturates) */
+MG_HIDDEN void mg__stats_on_retry(mg_stats *stats, uint64_t delay_ms);
+/* a run ended with `stop` (an mg_stop; SUCCESS also counts a success;
+ * values outside the snapshot's slots are ignored) */
+MG_HIDDEN void mg__stats_on_stop(mg_stats *stats, int stop);
+/* What budget.c and breaker.c report to an attached stats object. */
+MG_HIDDEN void mg__stats_on_budget_refusal(mg_stats *stats);
+MG_HIDDEN void mg__stats_on_breaker_refusal(mg_stats *stats);
+MG_HIDDEN void mg__stats_on_breaker_state(mg_stats *stats, int new_state);
+
 #endif /* MG_INTERNAL_H */

@@ -596,12 +596,19 @@ typedef enum mg_stop {
     MG_STOP_DEADLINE = 3,      /* the next wait would end past
                                   max_elapsed_ms */
     MG_STOP_CANCELLED = 4,     /* the cancel flag was triggered */
-    MG_STOP_PUSHBACK = 5       /* the server asked for a wait longer than
+    MG_STOP_PUSHBACK = 5,      /* the server asked for a wait longer than
                                   max_pushback_ms */
+    MG_STOP_BUDGET = 6,        /* the retry budget refused a retry (the
+                                  loop ends at once, without a wait);
+                                  since 1.1 */
+    MG_STOP_BREAKER = 7        /* the circuit breaker refused an attempt
+                                  (the operation was not called); since
+                                  1.1 */
 } mg_stop;
 
-/* The name of a stop reason ("success", "exhausted", ...), or "unknown".
- * Static, never NULL. Since 1.0. */
+/* The name of a stop reason ("success", "exhausted", ..., "budget",
+ * "breaker open"), or "unknown". Static, never NULL. Since 1.0 (the last
+ * two names since 1.1). */
 MG_API const char *mg_retry_stop_str(int stop);
 
 /*
@@ -640,7 +647,9 @@ typedef void (*mg_log_fn)(int level, const char *message, void *user_data);
  * "mgretry: <level>: <message>\n" to stderr. Since 1.0. */
 MG_API void mg_log_stderr(int level, const char *message, void *user_data);
 
-#define MG_RETRY_OPTIONS_VERSION 1
+/* 2 since 1.1 (appended budget, breaker, stats); a version-1 struct is
+ * still accepted everywhere and read only up to its last version-1 field. */
+#define MG_RETRY_OPTIONS_VERSION 2
 
 /*
  * Per-call options: a plain versioned struct; start from
@@ -660,6 +669,14 @@ MG_API void mg_log_stderr(int level, const char *message, void *user_data);
  *                 MG_EINVAL); a virtual sleep advances a virtual clock
  *   random        NULL: the default source of mg_backoff_delay
  *   cancel        NULL: not cancellable
+ * Version 2 (since 1.1) appends three shared objects, NULL = not used; a
+ * run reports to them but never frees them, and they must outlive it:
+ *   budget        asked before every retry (MG_STOP_BUDGET when it
+ *                 refuses); told of each first attempt and of each
+ *                 attempt's outcome (see "Retry state machine")
+ *   breaker       asked before every attempt (MG_STOP_BREAKER when it
+ *                 refuses); told of each attempt's outcome
+ *   stats         counts calls, attempts, retries, waits and stops
  */
 typedef struct mg_retry_options {
     uint32_t version; /* MG_RETRY_OPTIONS_VERSION */
@@ -681,14 +698,20 @@ typedef struct mg_retry_options {
     mg_random_fn random;
     void *random_data;
     mg_cancel *cancel;
+    /* version 2 (since 1.1) */
+    mg_budget *budget;
+    mg_breaker *breaker;
+    mg_stats *stats;
 } mg_retry_options;
 
 #define MG_RETRY_OPTIONS_INIT                                                  \
     {MG_RETRY_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL,         \
-     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,        \
+     NULL, NULL, NULL}
 
-/* Fill *options with the defaults for struct `version`. MG_OK, MG_EINVAL,
- * MG_EVERSION. Since 1.0. */
+/* Fill *options with the defaults for struct `version`, writing only the
+ * fields that version has (so a version-1 caller's smaller struct is
+ * safe). MG_OK, MG_EINVAL, MG_EVERSION. Since 1.0. */
 MG_API int mg_retry_options_init(mg_retry_options *options,
                                  uint32_t version);
 
@@ -712,13 +735,17 @@ typedef struct mg_retry_result {
 /*
  * mg_retry_run - call `op` until it succeeds or the policy says stop.
  *
- * 1. call op; on success return MG_STOP_SUCCESS at once;
+ * 1. call op (unless options->breaker refuses: BREAKER); on success
+ *    return MG_STOP_SUCCESS at once;
  * 2. if options->is_retryable refuses the error, stop (NOT_RETRYABLE);
  * 3. if max_retries retries were made, stop (EXHAUSTED);
  * 4. wait = max(backoff delay, server pushback); stop with PUSHBACK when
  *    the pushback exceeds max_pushback_ms, with DEADLINE when the wait
- *    would end past max_elapsed_ms; call on_retry, log, sleep; if the
- *    cancel flag is triggered, stop (CANCELLED); go to 1.
+ *    would end past max_elapsed_ms, with BUDGET when options->budget
+ *    refuses the retry; call on_retry, log, sleep; if the cancel flag is
+ *    triggered, stop (CANCELLED); go to 1.
+ * Every decision is the retry state machine's (mg_retry_state_*, below):
+ * the loop only calls, reads the clock, sleeps, reports and owns errors.
  * The first attempt reads no clock (unless max_elapsed_ms is set, which
  * needs a start time), draws no random number and allocates nothing; the
  * loop never allocates.
@@ -754,6 +781,134 @@ MG_API int mg_retry_with_backoff(const mg_policy *policy, mg_retry_error_op op,
                                  void *op_data,
                                  const mg_retry_options *options,
                                  mg_retry_result *result);
+
+/* ------------------------------------------------------------------------
+ * Retry state machine (since 1.1)
+ *
+ * The retry loop without the loop: a small caller-owned state that is told
+ * "the attempt succeeded" or "the attempt failed with this error at this
+ * time" and answers "retry after D ms" or "stop, for this reason". It makes
+ * every decision mg_retry_run() makes (mg_retry_run is a loop over it), in
+ * the same order, with the same random draws, but it never calls the
+ * operation, never sleeps, never allocates and frees nothing: an event
+ * loop arms a timer for D ms instead of sleeping. Use:
+ *
+ *     mg_retry_state st;
+ *     uint64_t delay_ms;
+ *     int rc = mg_retry_state_init(&st, &policy, &options);
+ *     while (rc == MG_OK && (rc = mg_retry_state_begin(&st)) == MG_OK) {
+ *         if (attempt succeeded) {
+ *             rc = mg_retry_state_on_success(&st);     (MG_STOP_SUCCESS)
+ *             break;
+ *         }
+ *         rc = mg_retry_state_on_failure(&st, error, now_ns, &delay_ms);
+ *         if (rc != MG_RETRY_AGAIN)
+ *             break;                                    (an mg_stop)
+ *         wait delay_ms (arm a timer and return to the loop)
+ *     }
+ *
+ * The options' is_retryable, pushback, random, cancel, budget, breaker
+ * and stats are used here; drop_error, on_retry, log and sleep are the
+ * caller's business (clock: see mg_retry_state_begin).
+ * ---------------------------------------------------------------------- */
+
+/* mg_retry_state_on_failure's answer "retry after *delay_ms": above every
+ * mg_stop value (those appended later stay below it) and never negative. */
+#define MG_RETRY_AGAIN 100
+
+/*
+ * The state of one retried operation: 64 bytes on LP64 (never more), no
+ * heap, caller-allocated (on the stack, inside a request struct, in an
+ * array) and not movable while an event loop holds a pointer to it only
+ * in the sense that any struct is: it holds no pointer to itself, so it
+ * may be copied between calls. The fields are private: they are public
+ * only so that the size is known and no cast is needed; read the state
+ * through the functions below, as the layout may change within the same
+ * size. It refers to the policy and the options by pointer: both must
+ * outlive the state and must not change while it is in use.
+ */
+typedef struct mg_retry_state {
+    const mg_policy *policy_;
+    const mg_retry_options *options_;
+    uint64_t deadline_ns_;
+    uint64_t prev_delay_ms_;
+    uint32_t attempts_;
+    uint32_t retries_;
+    uint32_t magic_;
+    uint16_t phase_;
+    uint16_t flags_;
+    int32_t stop_;
+    uint32_t reserved_[3];
+} mg_retry_state;
+
+/*
+ * mg_retry_state_init - start the state of one operation under `policy`
+ * (NULL: the default preset) and `options` (NULL: all defaults; version 1
+ * or 2). Reads no clock, calls nothing. Re-initialising a state restarts
+ * it (nothing is released: the state owns nothing).
+ * Returns MG_OK; MG_EINVAL for st NULL; MG_EVERSION for options of an
+ * unknown version; a mg_policy_validate() code. On an error *st is marked
+ * unusable: every other function then returns MG_EINVAL. Unlike
+ * mg_retry_run, a custom clock without a custom sleep is fine here.
+ * Since 1.1.
+ */
+MG_API int mg_retry_state_init(mg_retry_state *st, const mg_policy *policy,
+                               const mg_retry_options *options);
+
+/*
+ * mg_retry_state_begin - ask before each attempt, the first included.
+ * Returns MG_OK (0): make the attempt now, then report it with
+ * mg_retry_state_on_success or mg_retry_state_on_failure. Or a stop, after
+ * which the state is finished: MG_STOP_CANCELLED (the cancel flag is
+ * triggered) or MG_STOP_BREAKER (the breaker refused the attempt). Or
+ * MG_EINVAL: st NULL or unusable, an attempt already begun and not yet
+ * reported, or the state already stopped.
+ * The first call counts the call in options->stats, tells the budget that
+ * a request starts (after the breaker let it through), and, only when the
+ * policy has max_elapsed_ms, reads options->clock (NULL:
+ * mg_clock_monotonic) once to fix the deadline. Since 1.1.
+ */
+MG_API int mg_retry_state_begin(mg_retry_state *st);
+
+/*
+ * mg_retry_state_on_success - the attempt begun last succeeded. Tells the
+ * breaker and the budget. Returns MG_STOP_SUCCESS (the state is then
+ * finished), or MG_EINVAL when no attempt is outstanding. Since 1.1.
+ */
+MG_API int mg_retry_state_on_success(mg_retry_state *st);
+
+/*
+ * mg_retry_state_on_failure - the attempt begun last failed with `error`
+ * (anything, NULL included; only passed to is_retryable and pushback).
+ * Every failed attempt counts as a failure for the breaker and the
+ * budget, whatever is_retryable says. Then, in this order: not retryable
+ * (MG_STOP_NOT_RETRYABLE), no retries left (MG_STOP_EXHAUSTED), cancel
+ * flag triggered (MG_STOP_CANCELLED), pushback above max_pushback_ms
+ * (MG_STOP_PUSHBACK), the backoff delay is drawn, wait = max(delay,
+ * pushback), now_ns + wait past the deadline (MG_STOP_DEADLINE), the
+ * budget refuses (MG_STOP_BUDGET); otherwise *delay_ms = wait and the
+ * answer is MG_RETRY_AGAIN: wait that long, then call
+ * mg_retry_state_begin. After MG_RETRY_AGAIN, mg_retry_state_attempts()
+ * is also the number of the retry now due (1 for the first).
+ * now_ns is the current time on the options' clock (mg_clock_monotonic by
+ * default; uv_hrtime() is the same clock on Linux); it is read only when
+ * the policy has max_elapsed_ms, so callers without a deadline may pass 0.
+ * Returns MG_RETRY_AGAIN, an mg_stop value (the state is then finished),
+ * or MG_EINVAL (st or delay_ms NULL, state unusable, no attempt
+ * outstanding; the state is unchanged). *delay_ms is written only with
+ * MG_RETRY_AGAIN. Allocation-free and lock-free (the budget and breaker
+ * use atomics). Since 1.1.
+ */
+MG_API int mg_retry_state_on_failure(mg_retry_state *st, const void *error,
+                                     uint64_t now_ns, uint64_t *delay_ms);
+
+/* The attempts begun so far (0 for NULL or an unusable state; saturates
+ * at UINT32_MAX). Since 1.1. */
+MG_API uint32_t mg_retry_state_attempts(const mg_retry_state *st);
+
+/* A state is used by one thread at a time; different states share nothing
+ * but what their options point to (budget, breaker and stats are
+ * thread-safe; a custom random source must be, if shared). */
 
 MG_EXTERN_C_END
 

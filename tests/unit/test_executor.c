@@ -1572,7 +1572,7 @@ static void test_executor__null_options_and_policy_use_defaults(void **st)
 
 static void test_executor__stop_str_names_every_reason(void **st)
 {
-    static const int bad[] = {-1, 6, 100, INT_MAX, INT_MIN};
+    static const int bad[] = {-1, 8, 100, INT_MAX, INT_MIN};
 
     (void)st;
     assert_string_equal(mg_retry_stop_str(MG_STOP_SUCCESS), "success");
@@ -1582,6 +1582,8 @@ static void test_executor__stop_str_names_every_reason(void **st)
     assert_string_equal(mg_retry_stop_str(MG_STOP_DEADLINE), "deadline");
     assert_string_equal(mg_retry_stop_str(MG_STOP_CANCELLED), "cancelled");
     assert_string_equal(mg_retry_stop_str(MG_STOP_PUSHBACK), "pushback");
+    assert_string_equal(mg_retry_stop_str(MG_STOP_BUDGET), "budget");
+    assert_string_equal(mg_retry_stop_str(MG_STOP_BREAKER), "breaker open");
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_string_equal(mg_retry_stop_str(bad[i]), "unknown");
 }
@@ -1597,7 +1599,8 @@ static void test_executor__options_init_checks_pointer_and_version(void **st)
     assert_int_equal(mg_retry_options_init(NULL, 0), MG_EINVAL);
     memset(&o, 0xab, sizeof(o));
     assert_int_equal(mg_retry_options_init(&o, 0), MG_EVERSION);
-    assert_int_equal(mg_retry_options_init(&o, 2), MG_EVERSION);
+    assert_int_equal(mg_retry_options_init(&o, MG_RETRY_OPTIONS_VERSION + 1),
+                     MG_EVERSION);
     assert_int_equal(mg_retry_options_init(&o, UINT32_MAX), MG_EVERSION);
     assert_int_equal(o.version, 0xababababu);
 
@@ -1622,6 +1625,9 @@ static void test_executor__options_init_checks_pointer_and_version(void **st)
     assert_null(o.random);
     assert_null(o.random_data);
     assert_null(o.cancel);
+    assert_null(o.budget);
+    assert_null(o.breaker);
+    assert_null(o.stats);
 }
 
 /* ======================================================================

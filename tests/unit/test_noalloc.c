@@ -7,8 +7,8 @@
  * succeed (virtual clock, no-op sleep, every jitter mode, the default
  * random source included on a thread's very first draw), that succeed at
  * once, and that stop on a deadline or with hooks and logging on. Under
- * AddressSanitizer, which owns malloc, the sanitizer's allocation hooks
- * count instead. Under valgrind run it with
+ * AddressSanitizer or ThreadSanitizer, which own malloc, the sanitizers'
+ * allocation hooks count instead. Under valgrind run it with
  * --soname-synonyms=somalloc=nouserintercepts, or valgrind's own malloc
  * replaces the interposer; the first case detects exactly that.
  */
@@ -25,13 +25,16 @@
 
 #include <mg/retry.h>
 
+/* AddressSanitizer and ThreadSanitizer own malloc: count through their
+ * allocation hooks instead of interposing. */
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MG_TEST_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define MG_TEST_SANITIZER_MALLOC 1
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(MG_TEST_ASAN)
-#define MG_TEST_ASAN 1
+#if (defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)) &&        \
+    !defined(MG_TEST_SANITIZER_MALLOC)
+#define MG_TEST_SANITIZER_MALLOC 1
 #endif
 
 static atomic_bool counting;
@@ -50,8 +53,11 @@ static void count_free(void)
         atomic_fetch_add(&n_free, 1u);
 }
 
-#ifdef MG_TEST_ASAN
-#include <sanitizer/allocator_interface.h>
+#ifdef MG_TEST_SANITIZER_MALLOC
+/* From <sanitizer/allocator_interface.h>, which gcc does not install. */
+int __sanitizer_install_malloc_and_free_hooks(
+    void (*malloc_hook)(const volatile void *, size_t),
+    void (*free_hook)(const volatile void *));
 
 static void asan_malloc_hook(const volatile void *ptr, size_t size)
 {
