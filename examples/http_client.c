@@ -39,11 +39,11 @@
 struct fetch {
     CURL *curl;
     const char *url;
-    uint64_t start_ns;     /* when the program started fetching */
+    uint64_t start_ns; /* when the program started fetching */
     unsigned attempts;
-    size_t body_bytes;     /* bytes of the current response body */
-    char body_head[64];    /* its first bytes, for the timeline */
-    bool has_retry_after;  /* the current response had Retry-After */
+    size_t body_bytes;    /* bytes of the current response body */
+    char body_head[64];   /* its first bytes, for the timeline */
+    bool has_retry_after; /* the current response had Retry-After */
     char retry_after[RETRY_AFTER_MAX];
 };
 
@@ -78,8 +78,7 @@ static bool is_space(char c)
 /* Called once per header line, including each response's status line.
  * Only the Retry-After of the last response counts, so a status line
  * (a redirect's next response) forgets the previous one. */
-static size_t on_header(char *line, size_t size, size_t count,
-                        void *user_data)
+static size_t on_header(char *line, size_t size, size_t count, void *user_data)
 {
     static const char name[] = "retry-after:";
     struct fetch *f = user_data;
@@ -191,12 +190,11 @@ static int fetch_once(void *user_data, mg_error **error)
         }
         if (status >= 400 && status <= 599)
             (void)mg_error_new_from_http(
-                error, (int)status,
-                f->has_retry_after ? f->retry_after : NULL, "http");
+                error, (int)status, f->has_retry_after ? f->retry_after : NULL,
+                "http");
         else
-            (void)mg_error_new_external_api(error, "http",
-                                            "unexpected HTTP status",
-                                            (int32_t)status);
+            (void)mg_error_new_external_api(
+                error, "http", "unexpected HTTP status", (int32_t)status);
     }
 
     printf("  %8.1f ms  attempt %u: ", ms_since(f->start_ns), f->attempts);
@@ -204,7 +202,7 @@ static int fetch_once(void *user_data, mg_error **error)
         printf("HTTP %ld ", status);
     if (f->has_retry_after)
         printf("(Retry-After: %s) ", f->retry_after);
-    printf("-> %s: %s", mg_error_kind_name(mg_error_get_kind(*error)),
+    printf("-> %s: %s", mg_error_kind_name((int)mg_error_get_kind(*error)),
            mg_error_display(*error));
     if (mg_error_retry_after(*error, &seconds) == MG_OK)
         printf(" (server asks for %" PRIu64 " s)", seconds);
@@ -220,8 +218,8 @@ static void print_retry(uint32_t retry, uint64_t delay_ms, const void *error,
     const struct fetch *f = user_data;
     uint64_t asked_s;
 
-    printf("  %8.1f ms  retry %" PRIu32 " in %" PRIu64 " ms", ms_since(f->start_ns),
-           retry, delay_ms);
+    printf("  %8.1f ms  retry %" PRIu32 " in %" PRIu64 " ms",
+           ms_since(f->start_ns), retry, delay_ms);
     if (mg_error_retry_after(error, &asked_s) == MG_OK)
         printf(" (Retry-After honoured: %" PRIu64 " s requested)", asked_s);
     printf("\n");
@@ -374,8 +372,7 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         return 2;
     }
-    printf("  %8.1f ms  %s after %" PRIu32 " attempt%s, slept %" PRIu64
-           " ms\n",
+    printf("  %8.1f ms  %s after %" PRIu32 " attempt%s, slept %" PRIu64 " ms\n",
            ms_since(f.start_ns), mg_retry_stop_str(stop), result.attempts,
            result.attempts == 1 ? "" : "s", result.slept_ms);
     if (result.error != NULL) {
@@ -387,7 +384,7 @@ int main(int argc, char **argv)
            " kind=%s\n",
            stop_word(stop), result.attempts, result.slept_ms,
            result.error != NULL
-               ? mg_error_kind_name(mg_error_get_kind(result.error))
+               ? mg_error_kind_name((int)mg_error_get_kind(result.error))
                : "none");
     mg_error_free(result.error);
     curl_easy_cleanup(f.curl);

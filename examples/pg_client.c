@@ -32,12 +32,12 @@
  * asks PQping() what state the server is in:
  *   PQPING_NO_RESPONSE (not running, refused, unreachable) -> Network
  *   PQPING_REJECT (starting up, shutting down, recovering: the server's
- *                 57P03)                                   -> ServiceUnavailable
- *   PQPING_NO_ATTEMPT (bad connection string)              -> Configuration
+ *     57P03)                                       -> ServiceUnavailable
+ *   PQPING_NO_ATTEMPT (bad connection string)      -> Configuration
  *   PQPING_OK: the server accepts connections now (it may just have
- *   finished starting), so the connection is tried once more at once; if
- *   that fails too, the server refused us (authentication, unknown
- *   database)                                              -> Database
+ *     finished starting), so the connection is tried once more at once;
+ *     if that fails too, the server refused us (authentication, unknown
+ *     database)                                    -> Database
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -56,10 +56,10 @@
 struct client {
     const char *conninfo;
     const char *sql;
-    PGconn *conn;      /* NULL when (re)connecting is needed */
-    uint64_t start_ns; /* when the program started */
-    unsigned query;    /* current query number, 0 while connecting */
-    unsigned attempts; /* attempts of the current retried run */
+    PGconn *conn;         /* NULL when (re)connecting is needed */
+    uint64_t start_ns;    /* when the program started */
+    unsigned query;       /* current query number, 0 while connecting */
+    unsigned attempts;    /* attempts of the current retried run */
     unsigned connections; /* successful connections so far */
 };
 
@@ -189,7 +189,7 @@ static void print_failure(const struct client *c, const char *what,
     (void)mg_error_format_chain(error, chain, sizeof chain, NULL);
     printf("  %8.1f ms  %s attempt %u failed -> %s: %s\n",
            ms_since(c->start_ns), what, c->attempts,
-           mg_error_kind_name(mg_error_get_kind(error)), chain);
+           mg_error_kind_name((int)mg_error_get_kind(error)), chain);
 }
 
 /* ---- the two operations ---- */
@@ -244,8 +244,7 @@ static int query_op(void *user_data, mg_error **error)
                    : PQerrorMessage(c->conn));
     (void)error_from_sqlstate(error, PQresultErrorField(res, PG_DIAG_SQLSTATE),
                               message, c->sql,
-                              (mg_clock_monotonic(NULL) - begin_ns) /
-                                  1000000u);
+                              (mg_clock_monotonic(NULL) - begin_ns) / 1000000u);
     PQclear(res);
     if (PQstatus(c->conn) != CONNECTION_OK) {
         PQfinish(c->conn);
@@ -291,8 +290,8 @@ static const char *stop_word(int stop)
 
 /* Runs op under the policy and prints its result line. Returns the stop
  * reason (or a negative status when it could not run). */
-static int run(const mg_policy *policy, mg_retry_error_op op,
-               struct client *c, const char *phase)
+static int run(const mg_policy *policy, mg_retry_error_op op, struct client *c,
+               const char *phase)
 {
     mg_retry_options options = MG_RETRY_OPTIONS_INIT;
     mg_retry_result result = MG_RETRY_RESULT_INIT;
@@ -309,10 +308,9 @@ static int run(const mg_policy *policy, mg_retry_error_op op,
     }
     printf("result: phase=%s n=%u stop=%s attempts=%" PRIu32
            " slept_ms=%" PRIu64 " kind=%s\n",
-           phase, c->query, stop_word(stop), result.attempts,
-           result.slept_ms,
+           phase, c->query, stop_word(stop), result.attempts, result.slept_ms,
            result.error != NULL
-               ? mg_error_kind_name(mg_error_get_kind(result.error))
+               ? mg_error_kind_name((int)mg_error_get_kind(result.error))
                : "none");
     mg_error_free(result.error);
     return stop;
@@ -322,14 +320,13 @@ static int run(const mg_policy *policy, mg_retry_error_op op,
 
 static void usage(FILE *to)
 {
-    fprintf(to,
-            "usage: pg_client [--queries N] [--sql SQL] [--retries N]\n"
-            "                 [--base-ms N] [--max-ms N] [--deadline-s N]\n"
-            "                 CONNINFO\n"
-            "Connects (retrying while the server starts), then runs SQL\n"
-            "N times (default 20; default SQL: " DEFAULT_SQL "),\n"
-            "retrying each across connection loss. Exit 0 when all\n"
-            "queries succeeded, 1 when one gave up, 2 on bad usage.\n");
+    fprintf(to, "usage: pg_client [--queries N] [--sql SQL] [--retries N]\n"
+                "                 [--base-ms N] [--max-ms N] [--deadline-s N]\n"
+                "                 CONNINFO\n"
+                "Connects (retrying while the server starts), then runs SQL\n"
+                "N times (default 20; default SQL: " DEFAULT_SQL "),\n"
+                "retrying each across connection loss. Exit 0 when all\n"
+                "queries succeeded, 1 when one gave up, 2 on bad usage.\n");
 }
 
 /* Parses a decimal number in 0..max; false for anything else. */

@@ -152,14 +152,14 @@ case_timeout_kills_a_hanging_attempt() {
     script h 'exec sleep 10'
     local t0 t1
     t0=$(now_ms)
-    run 124 --policy "retries=1 base=1ms max=1ms" --timeout 100ms -- "$tmp/h"
+    run 124 --policy "retries=1 base=1ms max=1ms" --timeout 300ms -- "$tmp/h"
     t1=$(now_ms)
     expect_attempts "$tmp/h.count" 2
-    (((t1 - t0) >= 200)) || fail "two 100 ms timeouts took $((t1 - t0)) ms"
-    (((t1 - t0) < 5000)) || fail "two 100 ms timeouts took $((t1 - t0)) ms"
+    (((t1 - t0) >= 600)) || fail "two 300 ms timeouts took $((t1 - t0)) ms"
+    (((t1 - t0) < 5000)) || fail "two 300 ms timeouts took $((t1 - t0)) ms"
     # A timed-out attempt followed by a success is a success.
     script g '[ $(wc -l <"$C") -ge 2 ] && exit 0; exec sleep 10'
-    run 0 --policy "$fast" -t 50ms -- "$tmp/g"
+    run 0 --policy "$fast" -t 1s -- "$tmp/g"
     expect_attempts "$tmp/g.count" 2
 }
 
@@ -180,20 +180,21 @@ case_timeout_escalates_to_sigkill() {
 # waits for its first attempt; then sends SIGTERM to mgretry.
 signal_case() { # EXTRA-OPTION...
     # In --foreground mode only the script gets the signal; it ends its
-    # own child so that nothing holds the test's output open.
+    # own child so that nothing holds the test's output open. h.ready
+    # appears once the trap is set.
     script h "trap 'echo TERM >>$tmp/h.sig; kill \$! 2>/dev/null; exit 143' TERM
 sleep 10 &
+echo >$tmp/h.ready
 wait"
     "$mgretry" --policy "retries=5 base=1ms max=1ms" "$@" -- "$tmp/h" \
         2>"$tmp/err" &
     local pid=$! i status=0 t0 t1
     bg_pids+=("$pid")
-    for ((i = 0; i < 200; i++)); do
-        [[ -s $tmp/h.count ]] && break
+    for ((i = 0; i < 500; i++)); do
+        [[ -e $tmp/h.ready ]] && break
         sleep 0.02
     done
-    [[ -s $tmp/h.count ]] || fail "the command did not start"
-    sleep 0.1 # let the script set its trap and start waiting
+    [[ -e $tmp/h.ready ]] || fail "the command did not start"
     t0=$(now_ms)
     kill -TERM "$pid"
     wait "$pid" || status=$?
