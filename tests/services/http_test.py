@@ -33,6 +33,11 @@ CLOCK_SLACK_S = 0.01
 LATE_LIMIT_S = 2.5
 CLIENT_TIMEOUT_S = 60
 
+# The client must reach the loopback server directly, whatever proxy the
+# environment names.
+CLIENT_ENV = {k: v for k, v in os.environ.items()
+              if not k.lower().endswith("_proxy")}
+
 # name, steps, extra client arguments, exit code, stop, attempts, kind,
 # and the least gap between consecutive requests when no Retry-After was
 # sent (equal jitter waits at least half the nominal 100 ms, 200 ms, ...).
@@ -100,7 +105,8 @@ def run_scenario(client, server, base_url, scenario, failures):
     print("\n=== %s: %s" % (name, url), flush=True)
     try:
         proc = subprocess.run([client] + extra + [url], capture_output=True,
-                              text=True, timeout=CLIENT_TIMEOUT_S)
+                              text=True, timeout=CLIENT_TIMEOUT_S,
+                              env=CLIENT_ENV)
     except subprocess.TimeoutExpired:
         failures.append("%s: client did not finish in %d s" %
                         (name, CLIENT_TIMEOUT_S))
@@ -149,7 +155,7 @@ def run_refused(client, failures):
     try:
         proc = subprocess.run([client, "--retries", "2", url],
                               capture_output=True, text=True,
-                              timeout=CLIENT_TIMEOUT_S)
+                              timeout=CLIENT_TIMEOUT_S, env=CLIENT_ENV)
     except subprocess.TimeoutExpired:
         failures.append("connection-refused: client did not finish")
         return

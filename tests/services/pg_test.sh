@@ -27,6 +27,9 @@ if (($# < 2)); then
 fi
 client=$(realpath "$1") bindir=$2 python=${3:-python3}
 
+# Only the connection strings below may choose where the client goes.
+while read -r var; do unset "$var"; done < <(compgen -e | grep '^PG' || true)
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mgretry-pg.XXXXXX")
 data=$tmp/data
 client_pid=
@@ -112,7 +115,8 @@ echo "pg_test: cluster in $data, server on 127.0.0.1:$port"
 # ---- 1 and 2: start-up and restart ----
 # 0.1 s each: the loop lasts long enough for a restart on a slow machine.
 queries=40
-timeout 120 "$client" --queries "$queries" "$conninfo" >"$tmp/client.out" 2>&1 &
+# More retries than the default: a busy machine may start the server slowly.
+timeout 120 "$client" --queries "$queries" --retries 30 "$conninfo" >"$tmp/client.out" 2>&1 &
 client_pid=$!
 wait_for 'connect attempt 1 failed' 15
 echo "pg_test: the client's first connection failed; starting the server"
