@@ -262,15 +262,14 @@ int main(int argc, char **argv)
                         " delays outside the window, %" PRIu32
                         " early timers\n",
                         i, mg_retry_stop_str(op->stop), op->calls,
-                        mg_retry_stop_str(want), want_attempts,
-                        op->bad_delays, op->early);
+                        mg_retry_stop_str(want), want_attempts, op->bad_delays,
+                        op->early);
         }
         attempts += op->calls;
         retries += op->retries;
     }
-    if (mg_stats_get_snapshot(app.stats, &snap) != MG_OK ||
-        snap.calls != n || snap.attempts != attempts ||
-        snap.retries != retries ||
+    if (mg_stats_get_snapshot(app.stats, &snap) != MG_OK || snap.calls != n ||
+        snap.attempts != attempts || snap.retries != retries ||
         snap.stops[MG_STOP_SUCCESS] + snap.stops[MG_STOP_EXHAUSTED] +
                 snap.stops[MG_STOP_NOT_RETRYABLE] !=
             n) {
@@ -283,16 +282,15 @@ int main(int argc, char **argv)
            app.peak_running);
     printf("attempts       %" PRIu64 ", retries %" PRIu64 "\n", attempts,
            retries);
-    printf("outcomes       %" PRIu64 " success, %" PRIu64
-           " exhausted, %" PRIu64 " not retryable\n",
+    printf("outcomes       %" PRIu64 " success, %" PRIu64 " exhausted, %" PRIu64
+           " not retryable\n",
            snap.stops[MG_STOP_SUCCESS], snap.stops[MG_STOP_EXHAUSTED],
            snap.stops[MG_STOP_NOT_RETRYABLE]);
     printf("waited         %" PRIu64 " ms in total (timers, not threads)\n",
            snap.slept_ms);
     printf("wall time      %.1f ms\n", ms_between(t0, t1));
     printf("peak RSS       %ld KiB\n", ru.ru_maxrss);
-    printf("state size     %zu bytes per operation\n",
-           sizeof(mg_retry_state));
+    printf("state size     %zu bytes per operation\n", sizeof(mg_retry_state));
     if (verbose) {
         char text[4096];
 

@@ -107,10 +107,10 @@ static mg_policy make_policy(uint32_t retries, uint64_t base, uint64_t max,
 
 struct script {
     unsigned calls;
-    unsigned fail_first;   /* failing calls before success */
-    struct vtime *vt;      /* advanced by cost_ns per call */
+    unsigned fail_first; /* failing calls before success */
+    struct vtime *vt;    /* advanced by cost_ns per call */
     uint64_t cost_ns;
-    mg_cancel *cancel;     /* triggered during call cancel_call */
+    mg_cancel *cancel; /* triggered during call cancel_call */
     unsigned cancel_call;
     int tokens[MAX_DELAYS];
 };
@@ -197,9 +197,9 @@ static void drive(const mg_policy *p, const mg_retry_options *o,
             out->delay[out->n] = d;
         out->n++;
         out->slept_ms = add_sat(out->slept_ms, d);
-        vt->now_ns = add_sat(vt->now_ns, d > UINT64_MAX / NS_PER_MS
-                                             ? UINT64_MAX
-                                             : d * NS_PER_MS);
+        vt->now_ns =
+            add_sat(vt->now_ns,
+                    d > UINT64_MAX / NS_PER_MS ? UINT64_MAX : d * NS_PER_MS);
     }
     out->attempts = mg_retry_state_attempts(&st);
 }
@@ -404,8 +404,8 @@ static void test_retry_state__executor_table_of_cases(void **st)
         struct vrandom r = {42, 0};
         struct script s = {0};
         mg_retry_options o = virtual_options(&vt, &r);
-        mg_policy p = make_policy(c->max_retries, 100, 5000,
-                                  MG_JITTER_PROPORTIONAL);
+        mg_policy p =
+            make_policy(c->max_retries, 100, 5000, MG_JITTER_PROPORTIONAL);
         struct run run;
 
         print_message("case: %s\n", c->what);
@@ -539,7 +539,8 @@ static void test_retry_state__decorrelated_grows_from_previous_delay(void **st)
         assert_int_equal(run.delay[k], 10);
 }
 
-static void test_retry_state__decorrelated_range_follows_its_own_history(void **st)
+static void
+test_retry_state__decorrelated_range_follows_its_own_history(void **st)
 {
     mg_policy p = make_policy(40, 10, 100000, MG_JITTER_DECORRELATED);
     struct vtime vt = {0};
@@ -563,9 +564,9 @@ static void test_retry_state__decorrelated_range_follows_its_own_history(void **
         assert_true(run.delay[k] >= (10 < bound / 2 ? 10 : bound / 2));
         /* The same draw with the recorded previous delay gives the same
          * value: the state passes its own previous delay, nothing else. */
-        assert_int_equal(mg_backoff_delay(&p, k, prev, mg_random_splitmix64,
-                                          &rs, &want),
-                         MG_OK);
+        assert_int_equal(
+            mg_backoff_delay(&p, k, prev, mg_random_splitmix64, &rs, &want),
+            MG_OK);
         assert_int_equal(run.delay[k], want);
         if (run.delay[k] < bound)
             below_three_prev++;
@@ -621,7 +622,7 @@ struct agree_case {
     uint64_t max_elapsed_ms;
     uint64_t pushback_ms; /* 0: none */
     uint64_t max_pushback_ms;
-    uint64_t cost_ms;     /* virtual time each attempt takes */
+    uint64_t cost_ms; /* virtual time each attempt takes */
     unsigned fail_first;
 };
 
@@ -636,10 +637,8 @@ static void test_retry_state__executor_and_state_agree_on_every_delay(void **st)
         {30, 10, 100000, MG_JITTER_DECORRELATED, 2.0, 0, 0, 60000, 0,
          ALWAYS_FAIL},
         {20, 7, 3000, MG_JITTER_PROPORTIONAL, 1.5, 0, 0, 60000, 0, 12},
-        {64, 1, UINT64_MAX, MG_JITTER_FULL, 2.0, 0, 0, 60000, 0,
-         ALWAYS_FAIL},
-        {50, 100, 1000, MG_JITTER_EQUAL, 3.0, 4000, 0, 60000, 25,
-         ALWAYS_FAIL},
+        {64, 1, UINT64_MAX, MG_JITTER_FULL, 2.0, 0, 0, 60000, 0, ALWAYS_FAIL},
+        {50, 100, 1000, MG_JITTER_EQUAL, 3.0, 4000, 0, 60000, 25, ALWAYS_FAIL},
         {50, 100, 1000, MG_JITTER_DECORRELATED, 2.0, 9000, 0, 60000, 3,
          ALWAYS_FAIL},
         {6, 100, 1000, MG_JITTER_FULL, 2.0, 0, 700, 60000, 0, ALWAYS_FAIL},
@@ -719,9 +718,9 @@ static void test_retry_state__reads_no_clock_without_a_deadline(void **st)
     assert_int_equal(mg_retry_state_init(&state, &p, &o), MG_OK);
     for (unsigned k = 0; k < 5; k++) {
         assert_int_equal(mg_retry_state_begin(&state), MG_OK);
-        assert_int_equal(mg_retry_state_on_failure(&state, NULL, UINT64_MAX,
-                                                   &d),
-                         MG_RETRY_AGAIN);
+        assert_int_equal(
+            mg_retry_state_on_failure(&state, NULL, UINT64_MAX, &d),
+            MG_RETRY_AGAIN);
     }
     assert_int_equal(vt.clock_calls, 0);
 }
@@ -745,18 +744,18 @@ static void test_retry_state__deadline_starts_at_first_begin(void **st)
     assert_int_equal(mg_retry_state_begin(&s), MG_OK);
     assert_int_equal(vt.clock_calls, 1);
     /* Failing at t0 + 150: 150 + 100 = 250 ends exactly at the deadline. */
-    assert_int_equal(mg_retry_state_on_failure(&s, NULL, t0 + 150 * NS_PER_MS,
-                                               &d),
-                     MG_RETRY_AGAIN);
+    assert_int_equal(
+        mg_retry_state_on_failure(&s, NULL, t0 + 150 * NS_PER_MS, &d),
+        MG_RETRY_AGAIN);
     assert_int_equal(d, 100);
     assert_int_equal(mg_retry_state_begin(&s), MG_OK);
     /* The clock is read once per state, at the first begin. */
     assert_int_equal(vt.clock_calls, 1);
     /* One nanosecond later would end past it. */
     d = 77;
-    assert_int_equal(mg_retry_state_on_failure(
-                         &s, NULL, t0 + 150 * NS_PER_MS + 1, &d),
-                     MG_STOP_DEADLINE);
+    assert_int_equal(
+        mg_retry_state_on_failure(&s, NULL, t0 + 150 * NS_PER_MS + 1, &d),
+        MG_STOP_DEADLINE);
     assert_int_equal(d, 77);
     assert_int_equal(mg_retry_state_attempts(&s), 2);
 }
@@ -777,9 +776,9 @@ static void test_retry_state__default_clock_is_monotonic(void **st)
     assert_int_equal(mg_retry_state_on_failure(&s, NULL, now, &d),
                      MG_RETRY_AGAIN);
     assert_int_equal(mg_retry_state_begin(&s), MG_OK);
-    assert_int_equal(mg_retry_state_on_failure(
-                         &s, NULL, now + 60001 * NS_PER_MS, &d),
-                     MG_STOP_DEADLINE);
+    assert_int_equal(
+        mg_retry_state_on_failure(&s, NULL, now + 60001 * NS_PER_MS, &d),
+        MG_STOP_DEADLINE);
 }
 
 static void test_retry_state__time_math_saturates_at_maximal_values(void **st)
@@ -1033,9 +1032,9 @@ static void test_retry_state__with_backoff_copies_only_the_v1_prefix(void **st)
     assert_non_null(o);
     memset(o, 0xab, size);
     assert_int_equal(mg_retry_options_init(o, 1), MG_OK);
-    assert_int_equal(mg_retry_with_backoff(&p, with_backoff_fail, &calls, o,
-                                           &res),
-                     MG_STOP_EXHAUSTED);
+    assert_int_equal(
+        mg_retry_with_backoff(&p, with_backoff_fail, &calls, o, &res),
+        MG_STOP_EXHAUSTED);
     assert_int_equal(calls, 3);
     assert_int_equal(mg_error_get_kind(res.error), MG_ERROR_NETWORK);
     mg_error_free(res.error);
@@ -1088,8 +1087,7 @@ static void test_retry_state__budget_refusal_stops_without_a_wait(void **st)
     o.clock_data = &vt;
     o.sleep = vsleep;
     o.sleep_data = &vt;
-    assert_int_equal(mg_retry_run(&p, script_op, &s, &o, &res),
-                     MG_STOP_BUDGET);
+    assert_int_equal(mg_retry_run(&p, script_op, &s, &o, &res), MG_STOP_BUDGET);
     assert_int_equal(res.attempts, 1);
     assert_int_equal(s.calls, 1);
     assert_int_equal(vt.sleep_calls, 0);
@@ -1429,7 +1427,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_state__fits_in_64_bytes_and_needs_no_heap),
         cmocka_unit_test(test_retry_state__init_rejects_bad_arguments),
-        cmocka_unit_test(test_retry_state__failed_init_leaves_an_unusable_state),
+        cmocka_unit_test(
+            test_retry_state__failed_init_leaves_an_unusable_state),
         cmocka_unit_test(
             test_retry_state__calls_out_of_turn_are_refused_unchanged),
         cmocka_unit_test(
@@ -1444,8 +1443,7 @@ int main(void)
             test_retry_state__decorrelated_grows_from_previous_delay),
         cmocka_unit_test(
             test_retry_state__decorrelated_range_follows_its_own_history),
-        cmocka_unit_test(
-            test_retry_state__pushback_does_not_feed_decorrelated),
+        cmocka_unit_test(test_retry_state__pushback_does_not_feed_decorrelated),
         cmocka_unit_test(
             test_retry_state__executor_and_state_agree_on_every_delay),
         cmocka_unit_test(test_retry_state__reads_no_clock_without_a_deadline),
@@ -1463,9 +1461,9 @@ int main(void)
             test_retry_state__version_1_options_are_read_only_so_far),
         cmocka_unit_test(
             test_retry_state__with_backoff_copies_only_the_v1_prefix),
+        cmocka_unit_test(test_retry_state__budget_refusal_stops_without_a_wait),
         cmocka_unit_test(
-            test_retry_state__budget_refusal_stops_without_a_wait),
-        cmocka_unit_test(test_retry_state__budget_is_asked_only_for_retries_due),
+            test_retry_state__budget_is_asked_only_for_retries_due),
         cmocka_unit_test(
             test_retry_state__open_breaker_refuses_without_calling),
         cmocka_unit_test(test_retry_state__failed_probe_reopens_the_breaker),

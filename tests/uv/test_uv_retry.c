@@ -174,8 +174,8 @@ static void pass_mixed(struct op *ops)
     uint64_t stops[MG_STATS_STOP_SLOTS] = {0};
     struct rusage ru;
 
-    CHECK(mg_policy_make(&policy, MAX_RETRIES, 1, 20,
-                         MG_JITTER_DECORRELATED) == MG_OK,
+    CHECK(mg_policy_make(&policy, MAX_RETRIES, 1, 20, MG_JITTER_DECORRELATED) ==
+              MG_OK,
           "policy");
     CHECK(mg_stats_new(&stats) == MG_OK, "stats");
     tmpl.is_retryable = is_retryable;
@@ -220,15 +220,14 @@ static void pass_mixed(struct op *ops)
               "op %zu: attempts", i);
         CHECK(op->n_delays == want_attempts - 1, "op %zu: %" PRIu32 " delays",
               i, op->n_delays);
-        CHECK(op->early == 0, "op %zu: %" PRIu32 " early timers", i,
-              op->early);
+        CHECK(op->early == 0, "op %zu: %" PRIu32 " early timers", i, op->early);
         /* The same stream, the operation's own previous delay: the same
          * delays, one draw per retry and no more. */
         for (uint32_t k = 0; k < op->n_delays && k < MAX_DELAYS; k++) {
             uint64_t want;
 
-            CHECK(mg_backoff_delay(&policy, k, prev, mg_random_splitmix64,
-                                   &rng, &want) == MG_OK,
+            CHECK(mg_backoff_delay(&policy, k, prev, mg_random_splitmix64, &rng,
+                                   &want) == MG_OK,
                   "backoff");
             CHECK(op->delays[k] == want,
                   "op %zu retry %" PRIu32 ": %" PRIu64 " ms, want %" PRIu64, i,
@@ -274,8 +273,7 @@ static void pass_budget(struct op *ops)
     mg_stats_snapshot snap;
     size_t retried = 0;
 
-    CHECK(mg_policy_make(&policy, MAX_RETRIES, 1, 20, MG_JITTER_FULL) ==
-              MG_OK,
+    CHECK(mg_policy_make(&policy, MAX_RETRIES, 1, 20, MG_JITTER_FULL) == MG_OK,
           "policy");
     CHECK(mg_budget_new_token_bucket(&budget, 100, 0.1) == MG_OK, "budget");
     CHECK(mg_stats_new(&stats) == MG_OK, "stats");
@@ -298,8 +296,7 @@ static void pass_budget(struct op *ops)
               mg_retry_stop_str(ops[i].stop));
         CHECK(ops[i].calls == want, "op %zu: %" PRIu32 " calls", i,
               ops[i].calls);
-        CHECK(ops[i].n_delays == want - 1, "op %zu: a timer after refusal",
-              i);
+        CHECK(ops[i].n_delays == want - 1, "op %zu: a timer after refusal", i);
         retried += ops[i].n_delays;
     }
     CHECK(retried == 49, "%zu retried", retried);
@@ -307,8 +304,7 @@ static void pass_budget(struct op *ops)
     CHECK(snap.stops[MG_STOP_BUDGET] == N_OPS, "budget stops");
     CHECK(snap.budget_refusals == N_OPS, "%" PRIu64 " refusals",
           snap.budget_refusals);
-    CHECK(snap.attempts == N_OPS + 49, "%" PRIu64 " attempts",
-          snap.attempts);
+    CHECK(snap.attempts == N_OPS + 49, "%" PRIu64 " attempts", snap.attempts);
     printf("pass 2: token bucket: %zu of %d operations retried once, all "
            "ended with \"%s\"\n",
            retried, N_OPS, mg_retry_stop_str(MG_STOP_BUDGET));
@@ -328,8 +324,7 @@ static void pass_breaker(struct op *ops)
     mg_stats_snapshot snap;
     size_t called = 0;
 
-    CHECK(mg_policy_make(&policy, MAX_RETRIES, 1, 20, MG_JITTER_FULL) ==
-              MG_OK,
+    CHECK(mg_policy_make(&policy, MAX_RETRIES, 1, 20, MG_JITTER_FULL) == MG_OK,
           "policy");
     cfg.consecutive_failures = 100;
     cfg.failure_rate_percent = 0;
