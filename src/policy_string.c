@@ -78,7 +78,7 @@ static bool big_mul_pow(mg_big *b, uint32_t base, uint32_t k)
             return false;
         k -= chunk;
     }
-    while (k-- > 0)
+    for (; k > 0; k--) /* not k-- > 0: that wraps k at the end */
         if (!big_mul_add(b, base, 0))
             return false;
     return true;
@@ -115,9 +115,12 @@ static bool big_shl(mg_big *b, size_t s)
             return false;
         n = MG_BIG_LIMBS;
     }
-    for (i = n; i-- > 0;) {
+    /* Top down, so that each source limb is read before it is
+     * overwritten; i runs n..1 and never wraps below 0. */
+    for (i = n; i > 0;) {
         uint64_t hi = 0, lo = 0;
 
+        i--;
         if (i >= limbs && i - limbs < b->n)
             hi = b->w[i - limbs];
         if (i >= limbs + 1 && i - limbs - 1 < b->n)
@@ -148,9 +151,9 @@ static int big_cmp(const mg_big *a, const mg_big *b)
 
     if (a->n != b->n)
         return a->n < b->n ? -1 : 1;
-    for (i = a->n; i-- > 0;)
-        if (a->w[i] != b->w[i])
-            return a->w[i] < b->w[i] ? -1 : 1;
+    for (i = a->n; i > 0; i--)
+        if (a->w[i - 1] != b->w[i - 1])
+            return a->w[i - 1] < b->w[i - 1] ? -1 : 1;
     return 0;
 }
 
@@ -161,9 +164,12 @@ static void big_sub(mg_big *a, const mg_big *b)
     size_t i;
 
     for (i = 0; i < a->n; i++) {
-        uint64_t sub = (uint64_t)(i < b->n ? b->w[i] : 0) + borrow;
-        borrow = (uint64_t)a->w[i] < sub;
-        a->w[i] = (uint32_t)((uint64_t)a->w[i] - sub);
+        const uint64_t sub = (uint64_t)(i < b->n ? b->w[i] : 0) + borrow;
+        /* Borrow 2^32 up front: sub <= 2^32, so nothing wraps. */
+        const uint64_t diff = ((uint64_t)a->w[i] | (uint64_t)1 << 32) - sub;
+
+        a->w[i] = (uint32_t)diff;
+        borrow = diff >> 32 == 0;
     }
     while (a->n > 0 && a->w[a->n - 1] == 0)
         a->n--;
@@ -175,9 +181,10 @@ static uint32_t big_div_small(mg_big *b, uint32_t d)
     uint64_t rem = 0;
     size_t i;
 
-    for (i = b->n; i-- > 0;) {
-        uint64_t cur = rem << 32 | b->w[i];
-        b->w[i] = (uint32_t)(cur / d);
+    for (i = b->n; i > 0; i--) {
+        const uint64_t cur = rem << 32 | b->w[i - 1];
+
+        b->w[i - 1] = (uint32_t)(cur / d);
         rem = cur % d;
     }
     while (b->n > 0 && b->w[b->n - 1] == 0)
@@ -252,10 +259,10 @@ static int decimal_to_double(const char *digits, size_t nd, long exp10,
     t = den;
     if (!big_shl(&t, 56))
         return MG_ERANGE;
-    for (i = 57; i-- > 0;) {
+    for (i = 57; i > 0; i--) {
         if (big_cmp(&num, &t) >= 0) {
             big_sub(&num, &t);
-            q |= (uint64_t)1 << i;
+            q |= (uint64_t)1 << (i - 1);
         }
         big_shr1(&t);
     }

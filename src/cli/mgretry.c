@@ -620,7 +620,7 @@ static int ms_until(uint64_t when_ns)
 
     if (when_ns <= now)
         return 0;
-    ms = (when_ns - now + 999999) / 1000000;
+    ms = (when_ns - now) / 1000000 + ((when_ns - now) % 1000000 != 0);
     return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 

@@ -733,7 +733,12 @@ static void test_policy_string__round_trip_random_policies(void **state)
             a = rnd(&seed);
             break;
         }
-        b = rnd(&seed) % 2 ? a : a + rnd(&seed) % (UINT64_MAX - a + 1);
+        if (rnd(&seed) % 2 == 0)
+            b = a;
+        else if (a == 0) /* the span [a, UINT64_MAX] holds 2^64 values */
+            b = rnd(&seed);
+        else
+            b = a + rnd(&seed) % (UINT64_MAX - a + 1);
         p.max_retries = (uint32_t)rnd(&seed);
         p.base_delay_ms = a;
         p.max_delay_ms = b;
