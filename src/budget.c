@@ -207,7 +207,7 @@ static bool ratio_try_retry(mg_budget *b)
     uint64_t old = atomic_load_explicit(slot, memory_order_relaxed);
     for (;;) {
         uint64_t spent = mg__window_sum(&b->retries, epoch, idx) +
-                         mg__window_live(old, now);
+                         mg__window_live(old, epoch, idx);
         /* spent <= 10 * 2^32, so (spent + 1) * RETRY_COST < 2^64. */
         if ((spent + 1) * RETRY_COST > allowance)
             return false;

@@ -7,12 +7,13 @@
  * count in the low half. Because tag and count live in one word, moving a
  * stale bucket to the current epoch and counting into it is a single
  * compare-and-swap, so no increment is ever lost to a concurrent rotation.
- * Invariant: a word counts towards epoch e only when its tag is one of
- * e - BUCKETS + 1 .. e (mod 2^32); epoch e lives in slot e % BUCKETS, so
- * the live words are in distinct slots. A bucket left untouched for
- * exactly a multiple of 2^32 epochs would look live again; with buckets
- * of at least 10 ms that takes 490 days of silence followed by a hit on
- * the exact millisecond, which we accept. Counts saturate at UINT32_MAX.
+ * Invariant: epoch e lives in slot e % BUCKETS, and a word counts towards
+ * the window ending at epoch e only when its tag is one of
+ * e - BUCKETS + 1 .. e (mod 2^32) and that epoch belongs to its slot.
+ * A bucket left untouched for a multiple of lcm(2^32, BUCKETS) = 5 * 2^32
+ * epochs would look live again; with buckets of at least 10 ms that is
+ * 6.8 years of silence ending in the exact bucket, which we accept.
+ * Counts saturate at UINT32_MAX.
  */
 #ifndef MG_WINDOW_H
 #define MG_WINDOW_H
@@ -49,22 +50,33 @@ static inline size_t mg__window_index(uint64_t epoch)
     return (size_t)(epoch % MG__WINDOW_BUCKETS);
 }
 
-/* The count of `word` if it is live at epoch tag `now`, else 0. A tag
- * ahead of `now` (another thread read a later clock) is not live. */
-static inline uint64_t mg__window_live(uint64_t word, uint32_t now)
+/* The count of `word`, stored in slot `idx`, if it is live in the window
+ * ending at `epoch`, else 0. A tag ahead of the epoch (another thread read
+ * a later clock) is not live; nor is a tag from a wrapped-around epoch
+ * that does not belong to this slot. */
+static inline uint64_t mg__window_live(uint64_t word, uint64_t epoch,
+                                       size_t idx)
 {
-    uint32_t age = now - mg__window_tag(word); /* mod 2^32 by design */
-    return age < MG__WINDOW_BUCKETS ? mg__window_count(word) : 0;
+    uint32_t age = (uint32_t)epoch - mg__window_tag(word); /* mod 2^32 */
+    if (age >= MG__WINDOW_BUCKETS || mg__window_index(epoch - age) != idx)
+        return 0;
+    return mg__window_count(word);
 }
 
 /* The word after one more event at epoch tag `now`: a stale word restarts
- * at 1 under the new tag; a current one (or one a later clock reading has
- * already moved ahead) gains one, saturating. */
+ * at 1 under the new tag; a current one gains one, saturating, and so does
+ * one that a later clock reading has already moved ahead (by less than
+ * 2^20 buckets: a caller delayed between its clock reading and its update
+ * must not wipe the newer bucket). */
 static inline uint64_t mg__window_bumped(uint64_t word, uint32_t now)
 {
     uint32_t ahead = mg__window_tag(word) - now; /* mod 2^32 by design */
-    if (ahead == 0 || ahead < UINT32_C(0x80000000))
-        return mg__window_count(word) == UINT32_MAX ? word : word + 1;
+    uint32_t count = mg__window_count(word);
+    /* Same slot, so a genuine later epoch is a multiple of BUCKETS on; an
+     * empty word (never used, or cleared) has no epoch to keep. */
+    if (count != 0 && ahead < UINT32_C(1) << 20 &&
+        ahead % MG__WINDOW_BUCKETS == 0)
+        return count == UINT32_MAX ? word : word + 1;
     return ((uint64_t)now << 32) | 1u;
 }
 
@@ -85,12 +97,12 @@ static inline void mg__window_add(mg__window *w, uint64_t epoch)
 static inline uint64_t mg__window_sum(const mg__window *w, uint64_t epoch,
                                       size_t skip)
 {
-    uint32_t now = (uint32_t)epoch;
     uint64_t sum = 0;
     for (size_t i = 0; i < MG__WINDOW_BUCKETS; i++)
         if (i != skip)
             sum += mg__window_live(
-                atomic_load_explicit(&w->slot[i], memory_order_relaxed), now);
+                atomic_load_explicit(&w->slot[i], memory_order_relaxed), epoch,
+                i);
     return sum; /* at most 10 * UINT32_MAX: no overflow */
 }
 
