@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "mg_internal.h"
+#include "retry_state.h"
 
 #define MG_NS_PER_MS UINT64_C(1000000)
 #define MG_NS_PER_S UINT64_C(1000000000)
@@ -215,8 +216,6 @@ int mg_retry_options_init(mg_retry_options *options, uint32_t version)
     return MG_OK;
 }
 
-static const mg_policy mg_default_policy = MG_POLICY_DEFAULT_INIT;
-
 /* The log sink of one run. MG_RETRY_LOG is read only when the first
  * message is due, so that a run that logs nothing never calls getenv(). */
 struct mg_run_log {
@@ -263,7 +262,6 @@ static bool mg_version_ok(uint32_t version, uint32_t current)
 int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
                  const mg_retry_options *options, mg_retry_result *result)
 {
-    static const mg_retry_options default_options = MG_RETRY_OPTIONS_INIT;
     mg_retry_state state;
     struct mg_run_log log;
     mg_clock_fn clock_fn = mg_clock_monotonic;
@@ -279,7 +277,7 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
     if (op == NULL)
         return MG_EINVAL;
     if (options == NULL)
-        options = &default_options;
+        options = &mg__state_default_options;
     else if (!mg_version_ok(options->version, MG_RETRY_OPTIONS_VERSION))
         return MG_EVERSION;
     if (result != NULL &&
@@ -290,10 +288,10 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
     if ((options->clock == NULL) != (options->sleep == NULL))
         return MG_EINVAL;
     if (policy == NULL)
-        policy = &mg_default_policy;
+        policy = &mg__state_default_policy;
     /* Validates the policy; the state reads the deadline's start time
      * from the same clock as the loop below. */
-    rc = mg_retry_state_init(&state, policy, options);
+    rc = mg__retry_state_init(&state, policy, options);
     if (rc != MG_OK)
         return rc;
 
@@ -314,7 +312,7 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
         uint64_t wait_ms = 0, wait_ns, now_ns = 0;
         uint32_t retry;
 
-        stop = mg_retry_state_begin(&state);
+        stop = mg__retry_state_begin(&state);
         if (stop != MG_OK)
             break;
         if (op(op_data, &error) == 0) {
@@ -322,7 +320,7 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
              * `error` is not ours. */
             mg_drop(options, last_error);
             last_error = NULL;
-            stop = mg_retry_state_on_success(&state);
+            stop = mg__retry_state_on_success(&state);
             break;
         }
         /* An operation may fail twice with the same object (a static
@@ -337,13 +335,13 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
          * time the hook and the log take counts towards the wait. */
         if (has_deadline)
             now_ns = clock_fn(clock_data);
-        stop = mg_retry_state_on_failure(&state, error, now_ns, &wait_ms);
+        stop = mg__retry_state_on_failure(&state, error, now_ns, &wait_ms);
         if (stop != MG_RETRY_AGAIN)
             break;
         wait_ns = mg__mul_sat(wait_ms, MG_NS_PER_MS);
         if (!has_deadline && wait_ns != 0)
             now_ns = clock_fn(clock_data);
-        retry = mg_retry_state_attempts(&state);
+        retry = mg__retry_state_attempts(&state);
         if (options->on_retry != NULL)
             options->on_retry(retry, wait_ms, error, options->on_retry_data);
         if (mg_run_log_wants(&log, MG_LOG_DEBUG)) {
@@ -367,11 +365,11 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
         char msg[96];
 
         snprintf(msg, sizeof(msg), "giving up after %" PRIu32 " attempts: %s",
-                 mg_retry_state_attempts(&state), mg_retry_stop_str(stop));
+                 mg__retry_state_attempts(&state), mg_retry_stop_str(stop));
         log.fn(MG_LOG_WARN, msg, log.data);
     }
     if (result != NULL) {
-        result->attempts = mg_retry_state_attempts(&state);
+        result->attempts = mg__retry_state_attempts(&state);
         result->stop = stop;
         result->slept_ms = slept_ms;
         result->error = last_error;

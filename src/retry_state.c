@@ -1,28 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The retry state machine: every decision of the retry loop, and nothing
- * else. A caller-owned mg_retry_state (no heap) is told that an attempt
- * begins, succeeded or failed, and answers "call now", "retry after D ms"
- * or "stop, for this reason"; it consults the classifier, the pushback
- * callback, the backoff math, the cancel flag, the retry budget and the
- * circuit breaker, and counts into the statistics. It never calls the
- * operation, never sleeps, never allocates and reads a clock only to fix
- * a deadline, so the blocking executor (executor.c) and event loops share
- * one source of truth. Invariants: the phase moves READY -> ATTEMPT ->
- * READY ... -> DONE and any call out of turn is MG_EINVAL without a
- * change; attempts and retries never wrap (retries < max_retries before
- * each increment, attempts saturates); all time math saturates.
+ * The retry state machine's public face: the mg_retry_state_* functions,
+ * exported as thin wrappers over the inline bodies in retry_state.h (which
+ * the blocking executor compiles into its own loop), the defaults that a
+ * NULL policy or NULL options stand for, and the compile-time promises
+ * about the state's size and the MG_RETRY_AGAIN code.
  */
 #include <stdalign.h>
-#include <string.h>
 
-#include "mg_internal.h"
-
-#define MG_NS_PER_MS UINT64_C(1000000)
-
-/* Marks an initialised state; a zeroed (failed init) or garbage state
- * fails the check, so use after a failed init is MG_EINVAL. */
-#define MG_STATE_MAGIC UINT32_C(0x6d675253) /* "mgRS" */
+#include "retry_state.h"
 
 _Static_assert(sizeof(mg_retry_state) <= 64,
                "mg_retry_state must stay within 64 bytes");
@@ -31,198 +17,32 @@ _Static_assert(alignof(mg_retry_state) <= 8,
 _Static_assert(MG_RETRY_AGAIN > MG_STOP_BREAKER && MG_RETRY_AGAIN > 0,
                "MG_RETRY_AGAIN must differ from every stop and error");
 
-enum mg_state_phase {
-    MG_PHASE_READY = 1,   /* mg_retry_state_begin is due */
-    MG_PHASE_ATTEMPT = 2, /* an attempt is out: on_success/on_failure */
-    MG_PHASE_DONE = 3     /* stopped; stop_ holds the reason */
-};
-
-enum mg_state_flag {
-    MG_FLAG_STARTED = 1u << 0,  /* the first begin has run */
-    MG_FLAG_DEADLINE = 1u << 1, /* policy has max_elapsed_ms */
-    MG_FLAG_BUDGET = 1u << 2,   /* options v2 with a budget */
-    MG_FLAG_BREAKER = 1u << 3,  /* options v2 with a breaker */
-    MG_FLAG_STATS = 1u << 4     /* options v2 with stats */
-};
-
-static const mg_policy mg_state_default_policy = MG_POLICY_DEFAULT_INIT;
-static const mg_retry_options mg_state_default_options = MG_RETRY_OPTIONS_INIT;
-
-static bool mg_state_usable(const mg_retry_state *st)
-{
-    return st != NULL && st->magic_ == MG_STATE_MAGIC;
-}
-
-/* The options' version-2 members exist only in a version >= 2 struct; the
- * flags say whether they may be read, so a version-1 caller's smaller
- * struct is never read past its end. */
-static mg_budget *mg_state_budget(const mg_retry_state *st)
-{
-    return (st->flags_ & MG_FLAG_BUDGET) ? st->options_->budget : NULL;
-}
-
-static mg_breaker *mg_state_breaker(const mg_retry_state *st)
-{
-    return (st->flags_ & MG_FLAG_BREAKER) ? st->options_->breaker : NULL;
-}
-
-static mg_stats *mg_state_stats(const mg_retry_state *st)
-{
-    return (st->flags_ & MG_FLAG_STATS) ? st->options_->stats : NULL;
-}
-
-static int mg_state_stop(mg_retry_state *st, int stop)
-{
-    st->phase_ = MG_PHASE_DONE;
-    st->stop_ = stop;
-    mg__stats_on_stop(mg_state_stats(st), stop);
-    return stop;
-}
+const mg_policy mg__state_default_policy = MG_POLICY_DEFAULT_INIT;
+const mg_retry_options mg__state_default_options = MG_RETRY_OPTIONS_INIT;
 
 int mg_retry_state_init(mg_retry_state *st, const mg_policy *policy,
                         const mg_retry_options *options)
 {
-    uint16_t flags = 0;
-    int rc;
-
-    if (st == NULL)
-        return MG_EINVAL;
-    /* Unusable until everything checked out. */
-    memset(st, 0, sizeof(*st));
-    if (options == NULL)
-        options = &mg_state_default_options;
-    else if (options->version == 0 ||
-             options->version > MG_RETRY_OPTIONS_VERSION)
-        return MG_EVERSION;
-    if (policy == NULL)
-        policy = &mg_state_default_policy;
-    rc = mg_policy_validate(policy, NULL);
-    if (rc != MG_OK)
-        return rc;
-
-    if (policy->max_elapsed_ms != 0)
-        flags |= MG_FLAG_DEADLINE;
-    if (options->version >= 2) {
-        if (options->budget != NULL)
-            flags |= MG_FLAG_BUDGET;
-        if (options->breaker != NULL)
-            flags |= MG_FLAG_BREAKER;
-        if (options->stats != NULL)
-            flags |= MG_FLAG_STATS;
-    }
-    st->policy_ = policy;
-    st->options_ = options;
-    st->flags_ = flags;
-    st->phase_ = MG_PHASE_READY;
-    st->magic_ = MG_STATE_MAGIC;
-    return MG_OK;
+    return mg__retry_state_init(st, policy, options);
 }
 
 int mg_retry_state_begin(mg_retry_state *st)
 {
-    const mg_retry_options *o;
-
-    if (!mg_state_usable(st) || st->phase_ != MG_PHASE_READY)
-        return MG_EINVAL;
-    o = st->options_;
-    if (!(st->flags_ & MG_FLAG_STARTED)) {
-        /* Counted before anything can stop it, so that every call ends
-         * in exactly one counted stop. */
-        st->flags_ |= MG_FLAG_STARTED;
-        mg__stats_on_call(mg_state_stats(st));
-    }
-    if (MG_UNLIKELY(mg_cancel_is_triggered(o->cancel)))
-        return mg_state_stop(st, MG_STOP_CANCELLED);
-    if ((st->flags_ & MG_FLAG_BREAKER) && !mg_breaker_allow(o->breaker))
-        return mg_state_stop(st, MG_STOP_BREAKER);
-    if (st->attempts_ == 0) {
-        /* A request the breaker let through; its retries are not new
-         * requests. */
-        mg_budget_on_request(mg_state_budget(st));
-        if (st->flags_ & MG_FLAG_DEADLINE) {
-            mg_clock_fn clock_fn =
-                o->clock != NULL ? o->clock : mg_clock_monotonic;
-            uint64_t now = clock_fn(o->clock_data);
-
-            st->deadline_ns_ = mg__add_sat(
-                now, mg__mul_sat(st->policy_->max_elapsed_ms, MG_NS_PER_MS));
-        }
-    }
-    if (st->attempts_ < UINT32_MAX)
-        st->attempts_++;
-    mg__stats_on_attempt(mg_state_stats(st));
-    st->phase_ = MG_PHASE_ATTEMPT;
-    return MG_OK;
+    return mg__retry_state_begin(st);
 }
 
 int mg_retry_state_on_success(mg_retry_state *st)
 {
-    if (!mg_state_usable(st) || st->phase_ != MG_PHASE_ATTEMPT)
-        return MG_EINVAL;
-    mg_breaker_on_success(mg_state_breaker(st));
-    mg_budget_on_success(mg_state_budget(st));
-    return mg_state_stop(st, MG_STOP_SUCCESS);
+    return mg__retry_state_on_success(st);
 }
 
 int mg_retry_state_on_failure(mg_retry_state *st, const void *error,
                               uint64_t now_ns, uint64_t *delay_ms)
 {
-    const mg_retry_options *o;
-    const mg_policy *p;
-    uint64_t delay, pushback = 0, wait;
-
-    if (!mg_state_usable(st) || st->phase_ != MG_PHASE_ATTEMPT ||
-        delay_ms == NULL)
-        return MG_EINVAL;
-    o = st->options_;
-    p = st->policy_;
-
-    /* The breaker and the budget judge the dependency by what the attempt
-     * returned; the classifier only decides whether to try again. */
-    mg_breaker_on_failure(mg_state_breaker(st));
-    mg_budget_on_failure(mg_state_budget(st));
-
-    if (o->is_retryable != NULL &&
-        !o->is_retryable(error, o->is_retryable_data))
-        return mg_state_stop(st, MG_STOP_NOT_RETRYABLE);
-    if (st->retries_ >= p->max_retries)
-        return mg_state_stop(st, MG_STOP_EXHAUSTED);
-    /* Triggered during the attempt: stop now rather than schedule a wait
-     * that the caller would cut short anyway. */
-    if (MG_UNLIKELY(mg_cancel_is_triggered(o->cancel)))
-        return mg_state_stop(st, MG_STOP_CANCELLED);
-    if (o->pushback != NULL &&
-        o->pushback(error, &pushback, o->pushback_data)) {
-        if (pushback > p->max_pushback_ms)
-            return mg_state_stop(st, MG_STOP_PUSHBACK);
-    } else {
-        pushback = 0;
-    }
-    /* The policy was validated at init, so this cannot fail; the cap is
-     * the conservative answer should it ever do so. */
-    if (MG_UNLIKELY(mg_backoff_delay(p, st->retries_, st->prev_delay_ms_,
-                                     o->random, o->random_data,
-                                     &delay) != MG_OK))
-        delay = p->max_delay_ms;
-    /* DECORRELATED grows from the backoff delay, not from a pushback. */
-    st->prev_delay_ms_ = delay;
-    /* A pushback may exceed max_delay_ms: the server knows better. */
-    wait = delay > pushback ? delay : pushback;
-    if ((st->flags_ & MG_FLAG_DEADLINE) &&
-        mg__add_sat(now_ns, mg__mul_sat(wait, MG_NS_PER_MS)) > st->deadline_ns_)
-        return mg_state_stop(st, MG_STOP_DEADLINE);
-    /* Last: a true answer spends the budget's allowance, so ask only for
-     * a retry that will be made. */
-    if ((st->flags_ & MG_FLAG_BUDGET) && !mg_budget_try_retry(o->budget))
-        return mg_state_stop(st, MG_STOP_BUDGET);
-    st->retries_++;
-    mg__stats_on_retry(mg_state_stats(st), wait);
-    st->phase_ = MG_PHASE_READY;
-    *delay_ms = wait;
-    return MG_RETRY_AGAIN;
+    return mg__retry_state_on_failure(st, error, now_ns, delay_ms);
 }
 
 uint32_t mg_retry_state_attempts(const mg_retry_state *st)
 {
-    return mg_state_usable(st) ? st->attempts_ : 0;
+    return mg__retry_state_attempts(st);
 }
