@@ -50,6 +50,13 @@ static inline size_t mg__window_index(uint64_t epoch)
     return (size_t)(epoch % MG__WINDOW_BUCKETS);
 }
 
+/* a - b modulo 2^32, computed without an unsigned wrap (CI runs clang's
+ * unsigned-integer-overflow check on the library). */
+static inline uint32_t mg__window_diff(uint32_t a, uint32_t b)
+{
+    return a >= b ? a - b : (uint32_t)((UINT64_C(1) << 32) + a - b);
+}
+
 /* The count of `word`, stored in slot `idx`, if it is live in the window
  * ending at `epoch`, else 0. A tag ahead of the epoch (another thread read
  * a later clock) is not live; nor is a tag from a wrapped-around epoch
@@ -57,8 +64,9 @@ static inline size_t mg__window_index(uint64_t epoch)
 static inline uint64_t mg__window_live(uint64_t word, uint64_t epoch,
                                        size_t idx)
 {
-    uint32_t age = (uint32_t)epoch - mg__window_tag(word); /* mod 2^32 */
-    if (age >= MG__WINDOW_BUCKETS || mg__window_index(epoch - age) != idx)
+    uint32_t age = mg__window_diff((uint32_t)epoch, mg__window_tag(word));
+    if (age >= MG__WINDOW_BUCKETS || age > epoch ||
+        mg__window_index(epoch - age) != idx)
         return 0;
     return mg__window_count(word);
 }
@@ -70,7 +78,7 @@ static inline uint64_t mg__window_live(uint64_t word, uint64_t epoch,
  * must not wipe the newer bucket). */
 static inline uint64_t mg__window_bumped(uint64_t word, uint32_t now)
 {
-    uint32_t ahead = mg__window_tag(word) - now; /* mod 2^32 by design */
+    uint32_t ahead = mg__window_diff(mg__window_tag(word), now);
     uint32_t count = mg__window_count(word);
     /* Same slot, so a genuine later epoch is a multiple of BUCKETS on; an
      * empty word (never used, or cleared) has no epoch to keep. */

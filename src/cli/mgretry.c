@@ -363,8 +363,12 @@ bad:
 
 static bool set_has(const struct status_set *set, int status)
 {
-    return status >= 0 && status <= 255 &&
-           (set->bits[status / 8] >> (status % 8) & 1u);
+    unsigned u;
+
+    if (status < 0 || status > 255)
+        return false;
+    u = (unsigned)status;
+    return ((unsigned)set->bits[u / 8] >> (u % 8) & 1u) != 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -897,6 +901,7 @@ int main(int argc, char **argv)
         raise((int)g_signal);
         return 128 + (int)g_signal;
     }
-    mg_cancel_free(g_cancel);
+    /* g_cancel is not freed: a late signal's handler may still use it
+     * until the process is gone. */
     return run.last.status;
 }

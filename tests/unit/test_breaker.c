@@ -20,10 +20,6 @@
 
 #include "ov_testutil.h"
 
-/* mg_stop's MG_STOP_BUDGET and MG_STOP_BREAKER (fixed values), spelled
- * out so that these tests do not depend on the executor's header section. */
-enum { STOP_BUDGET = 6, STOP_BREAKER = 7 };
-
 static mg_breaker *const SENTINEL = (mg_breaker *)(uintptr_t)1;
 
 /* ---- callback recorder ---- */
@@ -515,7 +511,7 @@ static void test_breaker__stats_count_transitions_and_refusals(void **state)
     assert_int_equal(s.breaker_half_opened, 3);
     assert_int_equal(s.breaker_closed, 2);
     assert_int_equal(s.breaker_refusals, 12);
-    assert_int_equal(s.stops[STOP_BREAKER], 0); /* runs count stops */
+    assert_int_equal(s.stops[MG_STOP_BREAKER], 0); /* runs count stops */
     assert_int_equal(mg_breaker_set_stats(b, NULL), MG_OK);
     assert_false(mg_breaker_allow(b));
     assert_int_equal(mg_stats_get_snapshot(stats, &s), MG_OK);

@@ -20,10 +20,6 @@
 
 #include "ov_testutil.h"
 
-/* mg_stop's MG_STOP_BUDGET and MG_STOP_BREAKER (fixed values), spelled
- * out so that these tests do not depend on the executor's header section. */
-enum { STOP_BUDGET = 6, STOP_BREAKER = 7 };
-
 static mg_budget *const SENTINEL = (mg_budget *)(uintptr_t)1;
 
 static mg_budget *bucket(uint32_t max, double ratio)
@@ -449,7 +445,7 @@ static void test_budget__refusals_are_counted_in_attached_stats(void **state)
     assert_int_equal(mg_stats_get_snapshot(stats, &snap), MG_OK);
     assert_int_equal(snap.budget_refusals, 7);
     assert_int_equal(snap.attempts, 0);
-    assert_int_equal(snap.stops[STOP_BUDGET], 0); /* runs count stops */
+    assert_int_equal(snap.stops[MG_STOP_BUDGET], 0); /* runs count stops */
 
     assert_int_equal(mg_budget_set_stats(b, NULL), MG_OK); /* detach */
     assert_int_equal(grants(b, 3), 0);

@@ -504,6 +504,10 @@ static void test_policy_string__multiplier_ties_go_to_even(void **state)
         uint64_t bits;
         double even;
 
+        /* valgrind computes long double in double precision: the
+         * midpoint then collapses onto x or next and proves nothing. */
+        if (!(mid > (long double)x && mid < (long double)next))
+            skip();
         memcpy(&bits, &x, sizeof bits);
         even = (bits & 1u) ? next : x;
         snprintf(text, sizeof text, "%.120Lf", mid);

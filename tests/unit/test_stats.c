@@ -23,10 +23,6 @@
 
 #include "ov_testutil.h"
 
-/* mg_stop's MG_STOP_BUDGET and MG_STOP_BREAKER (fixed values), spelled
- * out so that these tests do not depend on the executor's header section. */
-enum { STOP_BUDGET = 6, STOP_BREAKER = 7 };
-
 #ifdef MG_STATIC
 /* From src/mg_internal.h (hidden, so reachable from a static link only). */
 void mg__stats_on_call(mg_stats *stats);
@@ -178,8 +174,8 @@ static void test_stats__run_events_are_counted(void **state)
     assert_int_equal(v.successes, 1); /* MG_STOP_SUCCESS once */
     for (int stop = 0; stop < MG_STATS_STOP_SLOTS; stop++)
         assert_int_equal(v.stops[stop], stop + 1);
-    assert_int_equal(v.stops[STOP_BUDGET], 7);
-    assert_int_equal(v.stops[STOP_BREAKER], 8);
+    assert_int_equal(v.stops[MG_STOP_BUDGET], 7);
+    assert_int_equal(v.stops[MG_STOP_BREAKER], 8);
     mg_stats_free(s);
 }
 
@@ -327,8 +323,8 @@ static void test_stats__prometheus_lines_match_the_counters(void **state)
     mg__stats_on_retry(s, 1250);
     mg__stats_on_retry(s, 5);
     mg__stats_on_stop(s, MG_STOP_SUCCESS);
-    mg__stats_on_stop(s, STOP_BUDGET);
-    mg__stats_on_stop(s, STOP_BREAKER);
+    mg__stats_on_stop(s, MG_STOP_BUDGET);
+    mg__stats_on_stop(s, MG_STOP_BREAKER);
 #endif
     mg_stats_snapshot v = snap(s);
     char buf[4096];
@@ -471,6 +467,191 @@ static void test_stats__prometheus_truncates_with_etoosmall_at_every_size(
     mg_stats_free(s);
 }
 
+/* ---- what runs report (the public path, both builds) ---- */
+
+struct vtime {
+    uint64_t ns;
+};
+
+static uint64_t vt_clock(void *data)
+{
+    return ((struct vtime *)data)->ns;
+}
+
+static void vt_sleep(uint64_t wake_ns, const mg_cancel *cancel, void *data)
+{
+    (void)cancel;
+    struct vtime *t = data;
+    if (wake_ns > t->ns)
+        t->ns = wake_ns;
+}
+
+struct flaky {
+    int failures_left; /* < 0: fail forever */
+    int calls;
+};
+
+static int flaky_op(void *data, void **error)
+{
+    struct flaky *f = data;
+    f->calls++;
+    *error = NULL;
+    if (f->failures_left == 0)
+        return 0;
+    if (f->failures_left > 0)
+        f->failures_left--;
+    return -1;
+}
+
+static bool never_retryable(const void *error, void *data)
+{
+    (void)error;
+    (void)data;
+    return false;
+}
+
+/* 3 retries, 10 ms doubling, no jitter: waits 10, 20, 40. */
+static mg_policy run_policy(void)
+{
+    mg_policy p = MG_POLICY_INIT;
+    assert_int_equal(mg_policy_make(&p, 3, 10, 1000, MG_JITTER_NONE), MG_OK);
+    return p;
+}
+
+static int run_once(const mg_policy *p, mg_retry_options *o, int failures)
+{
+    struct flaky f = {failures, 0};
+    return mg_retry_run(p, flaky_op, &f, o, NULL);
+}
+
+static void test_stats__runs_count_calls_attempts_retries_and_stops(
+    void **state)
+{
+    (void)state;
+    mg_stats *s = new_stats();
+    struct vtime t = {0};
+    mg_policy p = run_policy();
+    mg_retry_options o = MG_RETRY_OPTIONS_INIT;
+    o.clock = vt_clock;
+    o.clock_data = &t;
+    o.sleep = vt_sleep;
+    o.sleep_data = &t;
+    o.stats = s;
+
+    assert_int_equal(run_once(&p, &o, 0), MG_STOP_SUCCESS);  /* 1 attempt */
+    assert_int_equal(run_once(&p, &o, 2), MG_STOP_SUCCESS);  /* 3, 10+20 */
+    assert_int_equal(run_once(&p, &o, -1), MG_STOP_EXHAUSTED); /* 4, 70 */
+    o.is_retryable = never_retryable;
+    assert_int_equal(run_once(&p, &o, -1), MG_STOP_NOT_RETRYABLE); /* 1 */
+    o.is_retryable = NULL;
+
+    /* a budget that refuses the first retry: 1 attempt, no wait */
+    mg_budget *budget = NULL;
+    assert_int_equal(mg_budget_new_token_bucket(&budget, 2, 1.0), MG_OK);
+    assert_int_equal(mg_budget_set_stats(budget, s), MG_OK);
+    o.budget = budget;
+    assert_int_equal(run_once(&p, &o, -1), MG_STOP_BUDGET);
+    o.budget = NULL;
+
+    /* a breaker that opens on the first failure: that run's retry is
+     * refused after its 10 ms wait, the next run before any attempt */
+    mg_breaker_config bc = MG_BREAKER_CONFIG_INIT;
+    bc.consecutive_failures = 1;
+    bc.failure_rate_percent = 0;
+    bc.clock = vt_clock;
+    bc.clock_data = &t;
+    mg_breaker *breaker = NULL;
+    assert_int_equal(mg_breaker_new(&breaker, &bc), MG_OK);
+    assert_int_equal(mg_breaker_set_stats(breaker, s), MG_OK);
+    o.breaker = breaker;
+    assert_int_equal(run_once(&p, &o, -1), MG_STOP_BREAKER); /* 1, 10 */
+    assert_int_equal(run_once(&p, &o, 0), MG_STOP_BREAKER);  /* 0 */
+
+    mg_stats_snapshot v = snap(s);
+    assert_int_equal(v.calls, 7);
+    assert_int_equal(v.attempts, 1 + 3 + 4 + 1 + 1 + 1 + 0);
+    assert_int_equal(v.retries, 2 + 3 + 1);
+    assert_int_equal(v.slept_ms, 30 + 70 + 10);
+    assert_int_equal(v.successes, 2);
+    assert_int_equal(v.stops[MG_STOP_SUCCESS], 2);
+    assert_int_equal(v.stops[MG_STOP_EXHAUSTED], 1);
+    assert_int_equal(v.stops[MG_STOP_NOT_RETRYABLE], 1);
+    assert_int_equal(v.stops[MG_STOP_DEADLINE], 0);
+    assert_int_equal(v.stops[MG_STOP_CANCELLED], 0);
+    assert_int_equal(v.stops[MG_STOP_PUSHBACK], 0);
+    assert_int_equal(v.stops[MG_STOP_BUDGET], 1);
+    assert_int_equal(v.stops[MG_STOP_BREAKER], 2);
+    assert_int_equal(v.budget_refusals, 1);
+    assert_int_equal(v.breaker_opened, 1);
+    assert_int_equal(v.breaker_refusals, 2);
+
+    char buf[4096];
+    assert_int_equal(
+        mg_stats_format_prometheus(s, NULL, buf, sizeof buf, NULL), MG_OK);
+    expect_exposition(buf, "mgretry", &v);
+    assert_non_null(strstr(buf, "\nmgretry_slept_seconds_total 0.110\n"));
+    assert_non_null(
+        strstr(buf, "\nmgretry_stops_total{reason=\"breaker\"} 2\n"));
+    mg_breaker_free(breaker);
+    mg_budget_free(budget);
+    mg_stats_free(s);
+}
+
+#define RUNS 500
+
+struct shared_run {
+    mg_stats *stats;
+    mg_budget *budget;
+    mg_breaker *breaker;
+};
+
+static void runs_thread(void *arg, int index)
+{
+    (void)index;
+    struct shared_run *r = arg;
+    struct vtime t = {0};
+    mg_policy p = run_policy();
+    mg_retry_options o = MG_RETRY_OPTIONS_INIT;
+    o.clock = vt_clock;
+    o.clock_data = &t;
+    o.sleep = vt_sleep;
+    o.sleep_data = &t;
+    o.stats = r->stats;
+    o.budget = r->budget;
+    o.breaker = r->breaker;
+    for (int i = 0; i < RUNS; i++)
+        if (run_once(&p, &o, 2) != MG_STOP_SUCCESS)
+            fail_msg("run %d did not succeed", i);
+}
+
+static void test_stats__threads_running_retries_add_up_exactly(void **state)
+{
+    (void)state;
+    /* 8 threads share the stats, a ratio budget that earns 10 retries
+     * per request (each run needs 2: never refused) and a breaker that
+     * never sees 1000000 failures in a row */
+    struct shared_run r = {new_stats(), NULL, NULL};
+    mg_budget_ratio_config rc = MG_BUDGET_RATIO_CONFIG_INIT;
+    rc.ratio_percent = 1000;
+    assert_int_equal(mg_budget_new_ratio(&r.budget, &rc), MG_OK);
+    mg_breaker_config bc = MG_BREAKER_CONFIG_INIT;
+    bc.consecutive_failures = 1000000;
+    bc.failure_rate_percent = 0;
+    assert_int_equal(mg_breaker_new(&r.breaker, &bc), MG_OK);
+    assert_true(run_threads(runs_thread, &r));
+    mg_stats_snapshot v = snap(r.stats);
+    assert_int_equal(v.calls, 8 * RUNS);
+    assert_int_equal(v.attempts, 3 * 8 * RUNS);
+    assert_int_equal(v.retries, 2 * 8 * RUNS);
+    assert_int_equal(v.successes, 8 * RUNS);
+    assert_int_equal(v.stops[MG_STOP_SUCCESS], 8 * RUNS);
+    assert_int_equal(v.slept_ms, 30 * 8 * RUNS);
+    assert_int_equal(v.budget_refusals + v.breaker_refusals, 0);
+    mg_breaker_free(r.breaker);
+    mg_budget_free(r.budget);
+    mg_stats_free(r.stats);
+}
+
 /* ---- threads ---- */
 
 #define ITERS 20000
@@ -540,6 +721,10 @@ int main(void)
         cmocka_unit_test(
             test_stats__prometheus_truncates_with_etoosmall_at_every_size),
         cmocka_unit_test(test_stats__threads_counts_add_up_exactly),
+        cmocka_unit_test(
+            test_stats__runs_count_calls_attempts_retries_and_stops),
+        cmocka_unit_test(
+            test_stats__threads_running_retries_add_up_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
