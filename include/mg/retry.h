@@ -796,16 +796,19 @@ MG_API int mg_retry_with_backoff(const mg_policy *policy, mg_retry_error_op op,
  *     mg_retry_state st;
  *     uint64_t delay_ms;
  *     int rc = mg_retry_state_init(&st, &policy, &options);
- *     while (rc == MG_OK && (rc = mg_retry_state_begin(&st)) == MG_OK) {
- *         if (attempt succeeded) {
+ *     while (rc == MG_OK || rc == MG_RETRY_AGAIN) {
+ *         rc = mg_retry_state_begin(&st);
+ *         if (rc != MG_OK)
+ *             break;                         (CANCELLED, BREAKER)
+ *         make the attempt;
+ *         if (it succeeded) {
  *             rc = mg_retry_state_on_success(&st);     (MG_STOP_SUCCESS)
  *             break;
  *         }
  *         rc = mg_retry_state_on_failure(&st, error, now_ns, &delay_ms);
- *         if (rc != MG_RETRY_AGAIN)
- *             break;                                    (an mg_stop)
- *         wait delay_ms (arm a timer and return to the loop)
- *     }
+ *         if (rc == MG_RETRY_AGAIN)
+ *             wait delay_ms (an event loop arms a timer and returns)
+ *     }                                      (rc: an mg_stop, or < 0)
  *
  * The options' is_retryable, pushback, random, cancel, budget, breaker
  * and stats are used here; drop_error, on_retry, log and sleep are the
