@@ -441,7 +441,8 @@ typedef void (*mg_breaker_change_fn)(int old_state, int new_state,
  * every attempt for open_ms, then the next mg_breaker_allow() moves to
  * HALF_OPEN, which lets half_open_probes attempts through: one failure
  * re-opens it for another open_ms, half_open_probes successes close it
- * (with a fresh window and failure count).
+ * (with a fresh window and failure count); probes still unreported open_ms
+ * after they went out are replaced by a fresh set.
  * MG_BREAKER_CONFIG_INIT: 5 failures in a row (Polly's classic breaker),
  * or 50 % of at least 20 calls in 10 s (Hystrix), 5 s open (Hystrix,
  * Polly), 1 probe (Hystrix).
@@ -488,8 +489,12 @@ MG_API void mg_breaker_free(mg_breaker *breaker);
  * mg_breaker_allow - ask before each attempt. true: make it, then report
  * its outcome with mg_breaker_on_success() or mg_breaker_on_failure().
  * false: do not (OPEN and open_ms not yet over, or HALF_OPEN with every
- * probe handed out); counted as a refusal in the attached stats. Reads the
- * clock only in OPEN. NULL allows. Lock-free. Since 1.1.
+ * probe handed out); counted as a refusal in the attached stats. Probes
+ * whose outcome has not been reported open_ms after they were handed out
+ * are presumed lost, and a fresh set is handed out, so an abandoned probe
+ * cannot keep the breaker half-open for ever. Reads the clock only in
+ * OPEN, and in HALF_OPEN once every probe is out. NULL allows. Lock-free.
+ * Since 1.1.
  */
 MG_API bool mg_breaker_allow(mg_breaker *breaker);
 
@@ -822,13 +827,12 @@ MG_API int mg_retry_with_backoff(const mg_policy *policy, mg_retry_error_op op,
 /*
  * The state of one retried operation: 64 bytes on LP64 (never more), no
  * heap, caller-allocated (on the stack, inside a request struct, in an
- * array) and not movable while an event loop holds a pointer to it only
- * in the sense that any struct is: it holds no pointer to itself, so it
- * may be copied between calls. The fields are private: they are public
- * only so that the size is known and no cast is needed; read the state
- * through the functions below, as the layout may change within the same
- * size. It refers to the policy and the options by pointer: both must
- * outlive the state and must not change while it is in use.
+ * array). It holds no pointer to itself, so it may be copied between
+ * calls. The fields are private: they are public only so that the size is
+ * known and no cast is needed; use the functions below, as the layout may
+ * change within the same size. It refers to the policy and the options by
+ * pointer: both must outlive the state and must not change while it is
+ * in use.
  */
 typedef struct mg_retry_state {
     const mg_policy *policy_;
