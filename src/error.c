@@ -75,6 +75,7 @@ static bool is_oom(const mg_error *err)
  * written through (see is_oom() checks), so dropping const is sound. */
 static mg_error *oom_error(void)
 {
+    /* NOLINTNEXTLINE(performance-no-int-to-ptr): not a real address */
     return (mg_error *)(uintptr_t)&mg_oom_error;
 }
 
@@ -1113,7 +1114,8 @@ int mg_http_parse_retry_after(const char *value, int64_t now_unix,
      * cannot overflow; a positive difference times 86400 fits in uint64. A
      * leap second (:60) counts as the first second of the next minute. */
     int64_t dd = days_from_civil(d.year, d.month, d.day) - now_days;
-    int64_t ds = (int64_t)d.hour * 3600 + d.minute * 60 + d.second - now_sod;
+    int64_t ds =
+        (int64_t)d.hour * 3600 + (int64_t)d.minute * 60 + d.second - now_sod;
     if (dd < 0 || (dd == 0 && ds <= 0)) {
         *seconds = 0;
         return MG_OK;

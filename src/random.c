@@ -37,7 +37,7 @@ uint64_t mg_random_arc4random(void *user_data)
     return bits;
 }
 
-uint64_t mg_random_splitmix64(void *user_data)
+MG_NO_SANITIZE_WRAP uint64_t mg_random_splitmix64(void *user_data)
 {
     uint64_t *state = user_data;
     uint64_t z;
@@ -108,7 +108,7 @@ static inline uint64_t mg_rotl(uint64_t x, unsigned k)
 
 /* xoshiro256** 1.0 (Blackman and Vigna, 2018): period 2^256 - 1, passes
  * BigCrush and PractRand; about 1 ns per draw. */
-static inline uint64_t mg_xoshiro256ss(uint64_t s[4])
+MG_NO_SANITIZE_WRAP static inline uint64_t mg_xoshiro256ss(uint64_t s[4])
 {
     const uint64_t result = mg_rotl(s[1] * 5u, 7) * 9u;
     const uint64_t t = s[1] << 17;

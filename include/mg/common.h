@@ -69,7 +69,7 @@
 MG_EXTERN_C_BEGIN
 
 typedef enum mg_status {
-#define MG_STATUS_ENUM_(name, value, text) name = value,
+#define MG_STATUS_ENUM_(name, value, text) name = (value),
     MG_STATUS_MAP(MG_STATUS_ENUM_)
 #undef MG_STATUS_ENUM_
     MG_STATUS_LAST_ = -9 /* one past the last code; not a status */

@@ -93,6 +93,7 @@ static bool injection_active(void)
     void *(*volatile alloc)(size_t) = malloc;
     void *p;
 
+    (void)should_fail; /* unused when a sanitizer owns malloc */
     fail_countdown = 0;
     p = alloc(16);
     fail_countdown = -1;
@@ -351,33 +352,101 @@ static void test_alloc_fail__failure_leaves_existing_errors_usable(void **state)
     mg_error_free(outer);
 }
 
-static void test_alloc_fail__cancel_new_gives_enomem_and_null(void **state)
+/* The opaque handles other than mg_error: a constructor that cannot
+ * allocate returns MG_ENOMEM and sets *out to NULL. */
+static int new_cancel(void **o)
 {
-    long n = 0;
+    return mg_cancel_new((mg_cancel **)o);
+}
+static void free_cancel(void *h)
+{
+    mg_cancel_free(h);
+}
+static int new_stats(void **o)
+{
+    return mg_stats_new((mg_stats **)o);
+}
+static void free_stats(void *h)
+{
+    mg_stats_free(h);
+}
+static int new_token_bucket(void **o)
+{
+    return mg_budget_new_token_bucket((mg_budget **)o, 10, 0.1);
+}
+static int new_ratio_budget(void **o)
+{
+    mg_budget_ratio_config c = MG_BUDGET_RATIO_CONFIG_INIT;
 
+    return mg_budget_new_ratio((mg_budget **)o, &c);
+}
+static void free_budget(void *h)
+{
+    mg_budget_free(h);
+}
+static int new_breaker(void **o)
+{
+    mg_breaker_config c = MG_BREAKER_CONFIG_INIT;
+
+    return mg_breaker_new((mg_breaker **)o, &c);
+}
+static void free_breaker(void *h)
+{
+    mg_breaker_free(h);
+}
+
+struct handle_case {
+    const char *name;
+    int (*ctor)(void **out);
+    void (*dtor)(void *handle);
+};
+
+static const struct handle_case handle_cases[] = {
+    {"mg_cancel_new", new_cancel, free_cancel},
+    {"mg_stats_new", new_stats, free_stats},
+    {"mg_budget_new_token_bucket", new_token_bucket, free_budget},
+    {"mg_budget_new_ratio", new_ratio_budget, free_budget},
+    {"mg_breaker_new", new_breaker, free_breaker},
+};
+
+static void test_alloc_fail__handle_constructors_give_enomem_and_null(
+    void **state)
+{
     (void)state;
     REQUIRE_INJECTION();
-    for (;; n++) {
-        mg_cancel *c = (mg_cancel *)&c;
-        int rc;
+    for (size_t i = 0; i < sizeof(handle_cases) / sizeof(handle_cases[0]);
+         i++) {
+        const struct handle_case *c = &handle_cases[i];
+        long n = 0;
 
-        assert_true(n < MAX_ALLOCS);
-        arm(n);
-        rc = mg_cancel_new(&c);
-        disarm();
-        if (rc == MG_OK) {
-            assert_non_null(c);
-            assert_false(mg_cancel_is_triggered(c));
-            mg_cancel_free(c);
-            if (injected == 0)
-                break;
-            continue;
+        for (;; n++) {
+            void *h = &h; /* any non-NULL garbage */
+            int rc;
+
+            if (n >= MAX_ALLOCS)
+                fail_msg("%s: still failing after %d allocations", c->name,
+                         MAX_ALLOCS);
+            arm(n);
+            rc = c->ctor(&h);
+            disarm();
+            if (rc == MG_OK) {
+                assert_non_null(h);
+                c->dtor(h);
+                if (INJECTION_EXACT)
+                    assert_int_equal(injected, 0);
+                if (injected == 0)
+                    break;
+                continue;
+            }
+            if (rc != MG_ENOMEM)
+                fail_msg("%s: allocation %ld failed: code %d (%s)", c->name,
+                         n + 1, rc, mg_status_str(rc));
+            assert_null(h);
+            assert_int_not_equal(injected, 0);
         }
-        assert_int_equal(rc, MG_ENOMEM);
-        assert_null(c);
-        assert_int_not_equal(injected, 0);
+        if (n == 0)
+            fail_msg("%s: no allocation was seen", c->name);
     }
-    assert_true(n >= 1);
 }
 
 int main(void)
@@ -387,7 +456,8 @@ int main(void)
             test_alloc_fail__every_error_constructor_yields_the_oom_error),
         cmocka_unit_test(
             test_alloc_fail__failure_leaves_existing_errors_usable),
-        cmocka_unit_test(test_alloc_fail__cancel_new_gives_enomem_and_null),
+        cmocka_unit_test(
+            test_alloc_fail__handle_constructors_give_enomem_and_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
