@@ -9,7 +9,8 @@
  *   bits 52-61  HALF_OPEN: probes handed out   (at most 1000 < 2^10)
  *   bits 42-51  HALF_OPEN: probes succeeded
  *   bits  0-41  OPEN: the millisecond the open period ends;
- *               HALF_OPEN: the end of the open period it came from;
+ *               HALF_OPEN: the millisecond its current set of probes was
+ *               handed out from (strictly later than any earlier value);
  *               CLOSED: a generation, so that a CLOSED word seen before an
  *               open/half-open/closed round trip no longer compares equal
  *               (no ABA on a stale decision to open)
@@ -217,30 +218,41 @@ bool mg_breaker_allow(mg_breaker *breaker)
         switch (state_of(w)) {
         case MG_BREAKER_CLOSED:
             return true;
-        case MG_BREAKER_OPEN:
-            if (ms_of(now_ns(b)) < time_of(w)) {
+        case MG_BREAKER_OPEN: {
+            uint64_t now_ms = ms_of(now_ns(b));
+            if (now_ms < time_of(w)) {
                 refused(b);
                 return false;
             }
             /* Open period over: this call becomes the first probe. */
             if (atomic_compare_exchange_weak_explicit(
-                    &b->word, &w,
-                    pack(MG_BREAKER_HALF_OPEN, 1, 0, time_of(w)),
+                    &b->word, &w, pack(MG_BREAKER_HALF_OPEN, 1, 0, now_ms),
                     memory_order_acq_rel, memory_order_acquire)) {
                 changed(b, MG_BREAKER_OPEN, MG_BREAKER_HALF_OPEN);
                 return true;
             }
             break;
-        default: /* HALF_OPEN */
+        }
+        default: { /* HALF_OPEN */
+            uint64_t next = w + (UINT64_C(1) << ISSUED_SHIFT);
             if (issued_of(w) >= b->probes) {
-                refused(b);
-                return false;
+                /* Every probe is out. Outcomes that have not come back
+                 * within open_ms are presumed lost (a caller gave up on
+                 * its attempt): hand out a fresh set, this call first,
+                 * rather than stay half-open for ever. */
+                uint64_t now_ms = ms_of(now_ns(b));
+                if (now_ms < time_of(w) + b->open_ms) {
+                    refused(b);
+                    return false;
+                }
+                next = pack(MG_BREAKER_HALF_OPEN, 1, 0, now_ms);
             }
             if (atomic_compare_exchange_weak_explicit(
-                    &b->word, &w, w + (UINT64_C(1) << ISSUED_SHIFT),
-                    memory_order_acq_rel, memory_order_acquire))
+                    &b->word, &w, next, memory_order_acq_rel,
+                    memory_order_acquire))
                 return true;
             break;
+        }
         }
     }
 }
@@ -267,7 +279,7 @@ void mg_breaker_on_success(mg_breaker *breaker)
         default: { /* HALF_OPEN */
             uint32_t ok = ok_of(w) + 1;
             bool close = ok >= b->probes;
-            /* The generation of the new CLOSED period: open periods end
+            /* The generation of the new CLOSED period: probe sets start
              * strictly later each time, so this differs from the last. */
             uint64_t next =
                 close ? pack(MG_BREAKER_CLOSED, 0, 0, time_of(w) + 1)

@@ -319,6 +319,47 @@ static void test_breaker__failed_probe_reopens_for_another_period(
     mg_breaker_free(b);
 }
 
+static void test_breaker__lost_probes_are_replaced_after_open_ms(void **s)
+{
+    (void)s;
+    struct vclock clock = {0, 0};
+    struct changes ch = {0};
+    mg_breaker_config c = config(&clock, &ch);
+    c.consecutive_failures = 1;
+    c.failure_rate_percent = 0;
+    c.open_ms = 100;
+    c.half_open_probes = 2;
+    mg_breaker *b = make(&c);
+    fail_n(b, 1); /* open until 100 */
+    vclock_set_ms(&clock, 150);
+    assert_true(mg_breaker_allow(b)); /* two probes out at 150 ms... */
+    assert_true(mg_breaker_allow(b));
+    clock.ns = 249999999u; /* ...and never reported */
+    assert_false(mg_breaker_allow(b));
+    assert_int_equal(atomic_load(&clock.reads), 3); /* the refusal looked */
+    vclock_set_ms(&clock, 250);
+    assert_true(mg_breaker_allow(b)); /* a fresh set of two */
+    assert_true(mg_breaker_allow(b));
+    assert_false(mg_breaker_allow(b));
+    assert_int_equal(mg_breaker_get_state(b), MG_BREAKER_HALF_OPEN);
+    assert_int_equal(ch.n, 2); /* no state change to report */
+    mg_breaker_on_success(b);
+    mg_breaker_on_success(b);
+    assert_int_equal(mg_breaker_get_state(b), MG_BREAKER_CLOSED);
+    expect_change(&ch, 2, MG_BREAKER_HALF_OPEN, MG_BREAKER_CLOSED);
+
+    /* a failed probe of the new set re-opens as usual */
+    fail_n(b, 1);
+    vclock_set_ms(&clock, 400);
+    assert_true(mg_breaker_allow(b));
+    assert_true(mg_breaker_allow(b));
+    vclock_set_ms(&clock, 500);
+    assert_true(mg_breaker_allow(b)); /* replaced at 500 */
+    mg_breaker_on_failure(b);
+    assert_int_equal(mg_breaker_get_state(b), MG_BREAKER_OPEN);
+    mg_breaker_free(b);
+}
+
 static void test_breaker__outcomes_while_open_are_ignored(void **state)
 {
     (void)state;
@@ -754,6 +795,8 @@ int main(void)
             test_breaker__half_open_lets_exactly_the_probes_through),
         cmocka_unit_test(
             test_breaker__failed_probe_reopens_for_another_period),
+        cmocka_unit_test(
+            test_breaker__lost_probes_are_replaced_after_open_ms),
         cmocka_unit_test(test_breaker__outcomes_while_open_are_ignored),
         cmocka_unit_test(test_breaker__opens_on_failure_rate_over_min_calls),
         cmocka_unit_test(test_breaker__rate_window_forgets_old_calls),
