@@ -1471,7 +1471,11 @@ B<mg_breaker_allow>() is asked before each attempt. True: make it, then
 report its outcome with B<mg_breaker_on_success>() or
 B<mg_breaker_on_failure>(). False: do not (OPEN and I<open_ms> not yet
 over, or HALF_OPEN with every probe handed out); the refusal is counted in
-the attached statistics. It reads the clock only in OPEN.
+the attached statistics. Probes whose outcome has not been reported
+I<open_ms> after they were handed out are presumed lost, and a fresh set is
+handed out, so that an abandoned probe cannot keep the breaker half-open
+for ever. It reads the clock only in OPEN, and in HALF_OPEN once every
+probe is out.
 
 B<mg_breaker_on_success>() reports an allowed attempt's success. In
 HALF_OPEN it counts a probe success; outcomes that arrive while OPEN are
