@@ -102,8 +102,8 @@ static bool config_valid(const mg_breaker_config *c)
     if (c->failure_rate_percent > 100)
         return false;
     if (c->failure_rate_percent != 0 &&
-        (c->min_calls == 0 || c->min_calls > COUNT_MAX ||
-         c->window_ms < 100 || c->window_ms > 3600000))
+        (c->min_calls == 0 || c->min_calls > COUNT_MAX || c->window_ms < 100 ||
+         c->window_ms > 3600000))
         return false;
     if (c->open_ms == 0 || c->open_ms > 86400000)
         return false;
@@ -247,9 +247,9 @@ bool mg_breaker_allow(mg_breaker *breaker)
                 }
                 next = pack(MG_BREAKER_HALF_OPEN, 1, 0, now_ms);
             }
-            if (atomic_compare_exchange_weak_explicit(
-                    &b->word, &w, next, memory_order_acq_rel,
-                    memory_order_acquire))
+            if (atomic_compare_exchange_weak_explicit(&b->word, &w, next,
+                                                      memory_order_acq_rel,
+                                                      memory_order_acquire))
                 return true;
             break;
         }
@@ -267,26 +267,25 @@ void mg_breaker_on_success(mg_breaker *breaker)
         switch (state_of(w)) {
         case MG_BREAKER_CLOSED:
             if (b->consecutive_limit != 0 &&
-                atomic_load_explicit(&b->consecutive,
-                                     memory_order_relaxed) != 0)
-                atomic_store_explicit(&b->consecutive, 0,
-                                      memory_order_relaxed);
+                atomic_load_explicit(&b->consecutive, memory_order_relaxed) !=
+                    0)
+                atomic_store_explicit(&b->consecutive, 0, memory_order_relaxed);
             if (b->rate_percent != 0)
                 mg__window_add(&b->calls, now_ns(b) / b->bucket_ns);
             return;
         case MG_BREAKER_OPEN:
             return; /* an attempt allowed before the breaker opened */
-        default: { /* HALF_OPEN */
+        default: {  /* HALF_OPEN */
             uint32_t ok = ok_of(w) + 1;
             bool close = ok >= b->probes;
             /* The generation of the new CLOSED period: probe sets start
              * strictly later each time, so this differs from the last. */
-            uint64_t next =
-                close ? pack(MG_BREAKER_CLOSED, 0, 0, time_of(w) + 1)
-                      : w + (UINT64_C(1) << OK_SHIFT);
-            if (atomic_compare_exchange_weak_explicit(
-                    &b->word, &w, next, memory_order_acq_rel,
-                    memory_order_acquire)) {
+            uint64_t next = close
+                                ? pack(MG_BREAKER_CLOSED, 0, 0, time_of(w) + 1)
+                                : w + (UINT64_C(1) << OK_SHIFT);
+            if (atomic_compare_exchange_weak_explicit(&b->word, &w, next,
+                                                      memory_order_acq_rel,
+                                                      memory_order_acquire)) {
                 if (close)
                     changed(b, MG_BREAKER_HALF_OPEN, MG_BREAKER_CLOSED);
                 return;
@@ -301,8 +300,7 @@ void mg_breaker_on_success(mg_breaker *breaker)
 static bool rate_tripped(const mg_breaker *b, uint64_t epoch)
 {
     uint64_t calls = mg__window_sum(&b->calls, epoch, MG__WINDOW_BUCKETS);
-    uint64_t failures =
-        mg__window_sum(&b->failures, epoch, MG__WINDOW_BUCKETS);
+    uint64_t failures = mg__window_sum(&b->failures, epoch, MG__WINDOW_BUCKETS);
     /* Both at most 10 * 2^32, so the products fit in 64 bits. */
     return calls >= b->min_calls && failures * 100u >= b->rate_percent * calls;
 }
@@ -320,8 +318,8 @@ void mg_breaker_on_failure(mg_breaker *breaker)
             uint64_t ns = 0;
             bool have_ns = false;
             if (b->consecutive_limit != 0) {
-                uint32_t n = atomic_fetch_add_explicit(
-                                 &b->consecutive, 1, memory_order_relaxed) +
+                uint32_t n = atomic_fetch_add_explicit(&b->consecutive, 1,
+                                                       memory_order_relaxed) +
                              1;
                 trip = n >= b->consecutive_limit;
             }
@@ -359,8 +357,7 @@ int mg_breaker_get_state(const mg_breaker *breaker)
         return MG_EINVAL;
     uint64_t w = atomic_load_explicit(&breaker->word, memory_order_acquire);
     int state = state_of(w);
-    if (state == MG_BREAKER_OPEN &&
-        ms_of(now_ns(breaker)) >= time_of(w))
+    if (state == MG_BREAKER_OPEN && ms_of(now_ns(breaker)) >= time_of(w))
         return MG_BREAKER_HALF_OPEN;
     return state;
 }

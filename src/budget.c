@@ -83,8 +83,7 @@ int mg_budget_new_token_bucket(mg_budget **out, uint32_t max_tokens,
     b->ratio_milli = milli;
     if (b->ratio_milli > b->max_milli)
         b->ratio_milli = b->max_milli;
-    atomic_store_explicit(&b->tokens_milli, b->max_milli,
-                          memory_order_relaxed);
+    atomic_store_explicit(&b->tokens_milli, b->max_milli, memory_order_relaxed);
     *out = b;
     return MG_OK;
 }
@@ -110,8 +109,7 @@ int mg_budget_new_ratio(mg_budget **out, const mg_budget_ratio_config *config)
         return MG_EINVAL;
     if (config->version != MG_BUDGET_RATIO_CONFIG_VERSION)
         return MG_EVERSION;
-    if (config->ratio_percent > 1000 ||
-        config->min_retries_per_sec > 1000000 ||
+    if (config->ratio_percent > 1000 || config->min_retries_per_sec > 1000000 ||
         (config->ratio_percent == 0 && config->min_retries_per_sec == 0) ||
         config->window_ms < 100 || config->window_ms > 3600000)
         return MG_EINVAL;
@@ -172,9 +170,9 @@ void mg_budget_on_success(mg_budget *budget)
         next = budget->max_milli - old <= budget->ratio_milli
                    ? budget->max_milli
                    : old + budget->ratio_milli;
-    } while (!atomic_compare_exchange_weak_explicit(
-        &budget->tokens_milli, &old, next, memory_order_relaxed,
-        memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&budget->tokens_milli, &old,
+                                                    next, memory_order_relaxed,
+                                                    memory_order_relaxed));
 }
 
 void mg_budget_on_failure(mg_budget *budget)
@@ -188,9 +186,9 @@ void mg_budget_on_failure(mg_budget *budget)
         if (old == 0)
             return;
         next = old <= TOKEN_SCALE ? 0 : old - TOKEN_SCALE;
-    } while (!atomic_compare_exchange_weak_explicit(
-        &budget->tokens_milli, &old, next, memory_order_relaxed,
-        memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&budget->tokens_milli, &old,
+                                                    next, memory_order_relaxed,
+                                                    memory_order_relaxed));
 }
 
 static bool ratio_try_retry(mg_budget *b)
@@ -198,11 +196,10 @@ static bool ratio_try_retry(mg_budget *b)
     uint64_t epoch = epoch_now(b);
     uint32_t now = (uint32_t)epoch;
     size_t idx = mg__window_index(epoch);
-    uint64_t allowance =
-        mg__add_sat(mg__mul_sat(mg__window_sum(&b->requests, epoch,
-                                               MG__WINDOW_BUCKETS),
-                                b->per_request),
-                    b->reserve);
+    uint64_t allowance = mg__add_sat(
+        mg__mul_sat(mg__window_sum(&b->requests, epoch, MG__WINDOW_BUCKETS),
+                    b->per_request),
+        b->reserve);
     _Atomic uint64_t *slot = &b->retries.slot[idx];
     uint64_t old = atomic_load_explicit(slot, memory_order_relaxed);
     for (;;) {
@@ -224,8 +221,8 @@ bool mg_budget_try_retry(mg_budget *budget)
         return true;
     bool ok;
     if (budget->kind == KIND_TOKEN_BUCKET)
-        ok = atomic_load_explicit(&budget->tokens_milli,
-                                  memory_order_relaxed) > budget->max_milli / 2;
+        ok = atomic_load_explicit(&budget->tokens_milli, memory_order_relaxed) >
+             budget->max_milli / 2;
     else
         ok = ratio_try_retry(budget);
     if (!ok)

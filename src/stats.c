@@ -83,8 +83,7 @@ void mg__stats_on_retry(mg_stats *stats, uint64_t delay_ms)
     bump(stats, C_RETRIES);
     if (delay_ms == 0)
         return;
-    uint64_t old =
-        atomic_load_explicit(&stats->slept_ms, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(&stats->slept_ms, memory_order_relaxed);
     /* A failed CAS reloads `old`; the loop ends once the saturated sum is
      * stored or the total is already at the ceiling. */
     while (old != UINT64_MAX &&
@@ -149,7 +148,8 @@ int mg_stats_get_snapshot(const mg_stats *stats, mg_stats_snapshot *out)
     for (size_t i = 0; i < MG_STATS_STOP_SLOTS; i++)
         out->stops[i] =
             atomic_load_explicit(&stats->stops[i], memory_order_relaxed);
-    out->slept_ms = atomic_load_explicit(&stats->slept_ms, memory_order_relaxed);
+    out->slept_ms =
+        atomic_load_explicit(&stats->slept_ms, memory_order_relaxed);
     out->budget_refusals = get(stats, C_BUDGET_REFUSALS);
     out->breaker_opened = get(stats, C_BREAKER_OPENED);
     out->breaker_half_opened = get(stats, C_BREAKER_HALF_OPENED);
@@ -164,8 +164,8 @@ int mg_stats_get_snapshot(const mg_stats *stats, mg_stats_snapshot *out)
 
 /* Label values of P_stops_total, indexed by mg_stop. */
 static const char *const stop_label[MG_STATS_STOP_SLOTS] = {
-    "success",  "exhausted", "not_retryable", "deadline",
-    "cancelled", "pushback", "budget",        "breaker"};
+    "success",   "exhausted", "not_retryable", "deadline",
+    "cancelled", "pushback",  "budget",        "breaker"};
 
 static bool prefix_valid(const char *prefix)
 {

@@ -8,10 +8,11 @@
  * breaker), stats, when the clock is read, NULL handles, and eight-thread
  * runs whose probes and transitions add up exactly.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <string.h>
@@ -127,22 +128,54 @@ static void test_breaker__rejects_bad_config(void **state)
     for (int i = 0;; i++) {
         c = ok;
         switch (i) {
-        case 0: c.consecutive_failures = 0; c.failure_rate_percent = 0; break;
-        case 1: c.consecutive_failures = 1000001; break;
-        case 2: c.consecutive_failures = UINT32_MAX; break;
-        case 3: c.failure_rate_percent = 101; break;
-        case 4: c.min_calls = 0; break;
-        case 5: c.min_calls = 1000001; break;
-        case 6: c.window_ms = 99; break;
-        case 7: c.window_ms = 3600001; break;
-        case 8: c.window_ms = UINT64_MAX; break;
-        case 9: c.open_ms = 0; break;
-        case 10: c.open_ms = 86400001; break;
-        case 11: c.open_ms = UINT64_MAX; break;
-        case 12: c.half_open_probes = 0; break;
-        case 13: c.half_open_probes = 1001; break;
-        case 14: c.reserved = 1; break;
-        default: return;
+        case 0:
+            c.consecutive_failures = 0;
+            c.failure_rate_percent = 0;
+            break;
+        case 1:
+            c.consecutive_failures = 1000001;
+            break;
+        case 2:
+            c.consecutive_failures = UINT32_MAX;
+            break;
+        case 3:
+            c.failure_rate_percent = 101;
+            break;
+        case 4:
+            c.min_calls = 0;
+            break;
+        case 5:
+            c.min_calls = 1000001;
+            break;
+        case 6:
+            c.window_ms = 99;
+            break;
+        case 7:
+            c.window_ms = 3600001;
+            break;
+        case 8:
+            c.window_ms = UINT64_MAX;
+            break;
+        case 9:
+            c.open_ms = 0;
+            break;
+        case 10:
+            c.open_ms = 86400001;
+            break;
+        case 11:
+            c.open_ms = UINT64_MAX;
+            break;
+        case 12:
+            c.half_open_probes = 0;
+            break;
+        case 13:
+            c.half_open_probes = 1001;
+            break;
+        case 14:
+            c.reserved = 1;
+            break;
+        default:
+            return;
         }
         b = SENTINEL;
         assert_int_equal(mg_breaker_new(&b, &c), MG_EINVAL);
@@ -247,8 +280,8 @@ static void test_breaker__stays_open_for_exactly_open_ms(void **state)
     mg_breaker_free(b);
 }
 
-static void test_breaker__half_open_lets_exactly_the_probes_through(
-    void **state)
+static void
+test_breaker__half_open_lets_exactly_the_probes_through(void **state)
 {
     (void)state;
     struct vclock clock = {0, 0};
@@ -283,8 +316,7 @@ static void test_breaker__half_open_lets_exactly_the_probes_through(
     mg_breaker_free(b);
 }
 
-static void test_breaker__failed_probe_reopens_for_another_period(
-    void **state)
+static void test_breaker__failed_probe_reopens_for_another_period(void **state)
 {
     (void)state;
     struct vclock clock = {0, 0};
@@ -574,7 +606,7 @@ static void test_breaker__clock_is_read_only_when_time_matters(void **state)
     mg_breaker_on_failure(b);
     (void)mg_breaker_get_state(b);
     assert_int_equal(atomic_load(&clock.reads), 0); /* closed: no clock */
-    mg_breaker_on_failure(b); /* opens: needs the time */
+    mg_breaker_on_failure(b);                       /* opens: needs the time */
     assert_int_equal(atomic_load(&clock.reads), 1);
     (void)mg_breaker_allow(b);
     assert_int_equal(atomic_load(&clock.reads), 2);
@@ -793,10 +825,8 @@ int main(void)
         cmocka_unit_test(test_breaker__stays_open_for_exactly_open_ms),
         cmocka_unit_test(
             test_breaker__half_open_lets_exactly_the_probes_through),
-        cmocka_unit_test(
-            test_breaker__failed_probe_reopens_for_another_period),
-        cmocka_unit_test(
-            test_breaker__lost_probes_are_replaced_after_open_ms),
+        cmocka_unit_test(test_breaker__failed_probe_reopens_for_another_period),
+        cmocka_unit_test(test_breaker__lost_probes_are_replaced_after_open_ms),
         cmocka_unit_test(test_breaker__outcomes_while_open_are_ignored),
         cmocka_unit_test(test_breaker__opens_on_failure_rate_over_min_calls),
         cmocka_unit_test(test_breaker__rate_window_forgets_old_calls),

@@ -7,10 +7,11 @@
  * time, when each reads its clock, refusals counted in stats, NULL
  * handles, and eight-thread runs whose grants add up exactly.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <math.h>
@@ -67,9 +68,9 @@ static void test_budget__token_bucket_rejects_bad_limits(void **state)
                {10, 1e300}, {10, 0.00049}, {10, 1e-300}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mg_budget *b = SENTINEL;
-        assert_int_equal(mg_budget_new_token_bucket(&b, bad[i].max,
-                                                    bad[i].ratio),
-                         MG_EINVAL);
+        assert_int_equal(
+            mg_budget_new_token_bucket(&b, bad[i].max, bad[i].ratio),
+            MG_EINVAL);
         assert_null(b);
     }
     double nonfinite[] = {NAN, INFINITY, -INFINITY};
@@ -242,10 +243,10 @@ static void test_budget__ratio_rejects_bad_config(void **state)
 
     struct {
         uint32_t percent, min, window;
-    } bad[] = {{1001, 10, 10000},      {UINT32_MAX, 10, 10000},
-               {20, 1000001, 10000},   {20, UINT32_MAX, 10000},
-               {0, 0, 10000},          {20, 10, 0},
-               {20, 10, 99},           {20, 10, 3600001},
+    } bad[] = {{1001, 10, 10000},    {UINT32_MAX, 10, 10000},
+               {20, 1000001, 10000}, {20, UINT32_MAX, 10000},
+               {0, 0, 10000},        {20, 10, 0},
+               {20, 10, 99},         {20, 10, 3600001},
                {20, 10, UINT32_MAX}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         c = ok;
@@ -263,7 +264,9 @@ static void test_budget__ratio_accepts_edge_config(void **state)
     (void)state;
     struct {
         uint32_t percent, min, window;
-    } good[] = {{1000, 0, 100}, {0, 1, 3600000}, {1, 1000000, 100},
+    } good[] = {{1000, 0, 100},
+                {0, 1, 3600000},
+                {1, 1000000, 100},
                 {1000, 1000000, 3600000}};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         mg_budget_ratio_config c = MG_BUDGET_RATIO_CONFIG_INIT;
@@ -323,8 +326,8 @@ static void test_budget__ratio_grants_exactly_the_percentage(void **state)
     mg_budget_free(b);
 }
 
-static void test_budget__ratio_minimum_per_second_lets_quiet_clients_retry(
-    void **state)
+static void
+test_budget__ratio_minimum_per_second_lets_quiet_clients_retry(void **state)
 {
     (void)state;
     struct vclock clock = {0, 0};
@@ -383,8 +386,8 @@ static void test_budget__ratio_window_slides_bucket_by_bucket(void **state)
     mg_budget_free(b);
 }
 
-static void test_budget__ratio_survives_long_silence_and_huge_clocks(
-    void **state)
+static void
+test_budget__ratio_survives_long_silence_and_huge_clocks(void **state)
 {
     (void)state;
     struct vclock clock = {0, 0};
@@ -525,8 +528,7 @@ static void retry_many(void *arg, int index)
     atomic_fetch_add(&r->granted, n);
 }
 
-static void test_budget__ratio_threads_grant_exactly_the_allowance(
-    void **state)
+static void test_budget__ratio_threads_grant_exactly_the_allowance(void **state)
 {
     (void)state;
     struct vclock clock = {0, 0};
@@ -572,8 +574,7 @@ int main(void)
             test_budget__ratio_survives_long_silence_and_huge_clocks),
         cmocka_unit_test(test_budget__clock_is_read_only_when_time_matters),
         cmocka_unit_test(test_budget__null_handles_allow_and_do_nothing),
-        cmocka_unit_test(
-            test_budget__refusals_are_counted_in_attached_stats),
+        cmocka_unit_test(test_budget__refusals_are_counted_in_attached_stats),
         cmocka_unit_test(test_budget__token_bucket_threads_lose_no_update),
         cmocka_unit_test(
             test_budget__ratio_threads_grant_exactly_the_allowance),

@@ -9,10 +9,11 @@
  * build of this test can reach; the shared build checks the counters that
  * budgets and breakers report through the public API.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <limits.h>
@@ -360,18 +361,18 @@ static void test_stats__prometheus_writes_extreme_values_exactly(void **state)
     mg__stats_on_retry(s, UINT64_MAX);
     mg__stats_on_retry(s, 0);
     char buf[4096];
-    assert_int_equal(
-        mg_stats_format_prometheus(s, NULL, buf, sizeof buf, NULL), MG_OK);
-    assert_non_null(strstr(
-        buf, "\nmgretry_slept_seconds_total 18446744073709551.615\n"));
+    assert_int_equal(mg_stats_format_prometheus(s, NULL, buf, sizeof buf, NULL),
+                     MG_OK);
+    assert_non_null(
+        strstr(buf, "\nmgretry_slept_seconds_total 18446744073709551.615\n"));
     mg_stats_snapshot v = snap(s);
     expect_exposition(buf, "mgretry", &v);
     mg_stats_free(s);
 
     s = new_stats();
     mg__stats_on_retry(s, 7);
-    assert_int_equal(
-        mg_stats_format_prometheus(s, NULL, buf, sizeof buf, NULL), MG_OK);
+    assert_int_equal(mg_stats_format_prometheus(s, NULL, buf, sizeof buf, NULL),
+                     MG_OK);
     assert_non_null(strstr(buf, "\nmgretry_slept_seconds_total 0.007\n"));
     mg_stats_free(s);
 }
@@ -382,10 +383,13 @@ static void test_stats__prometheus_prefix_is_validated(void **state)
     (void)state;
     mg_stats *s = new_stats();
     char buf[4096];
-    static const char *const good[] = {
-        "a", "_", ":", "my_app:retry", "A9_",
-        ("x1234567890123456789012345678901"
-         "23456789012345678901234567890")};
+    static const char *const good[] = {"a",
+                                       "_",
+                                       ":",
+                                       "my_app:retry",
+                                       "A9_",
+                                       ("x1234567890123456789012345678901"
+                                        "23456789012345678901234567890")};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_int_equal(
             mg_stats_format_prometheus(s, good[i], buf, sizeof buf, NULL),
@@ -400,8 +404,8 @@ static void test_stats__prometheus_prefix_is_validated(void **state)
     p65[65] = '\0';
     assert_int_equal(mg_stats_format_prometheus(s, p64, buf, sizeof buf, NULL),
                      MG_OK);
-    static const char *const bad[] = {"", "9abc", "a-b", "a b", "a.b",
-                                      "é", "a\n", "a{", "a\""};
+    static const char *const bad[] = {"",  "9abc", "a-b", "a b", "a.b",
+                                      "é", "a\n",  "a{",  "a\""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(
             mg_stats_format_prometheus(s, bad[i], buf, sizeof buf, NULL),
@@ -429,8 +433,8 @@ static void test_stats__prometheus_rejects_null_arguments(void **state)
     mg_stats_free(s);
 }
 
-static void test_stats__prometheus_truncates_with_etoosmall_at_every_size(
-    void **state)
+static void
+test_stats__prometheus_truncates_with_etoosmall_at_every_size(void **state)
 {
     (void)state;
     mg_stats *s = new_stats();
@@ -451,17 +455,16 @@ static void test_stats__prometheus_truncates_with_etoosmall_at_every_size(
     for (size_t size = 1; size <= len; size++) {
         memset(buf, '#', len + 2);
         needed = 0;
-        assert_int_equal(
-            mg_stats_format_prometheus(s, "t", buf, size, &needed),
-            MG_ETOOSMALL);
+        assert_int_equal(mg_stats_format_prometheus(s, "t", buf, size, &needed),
+                         MG_ETOOSMALL);
         assert_int_equal(needed, len);
-        assert_int_equal(buf[size - 1], '\0'); /* NUL-terminated */
+        assert_int_equal(buf[size - 1], '\0');    /* NUL-terminated */
         assert_memory_equal(buf, full, size - 1); /* a prefix of the text */
         assert_int_equal(buf[size], '#');         /* nothing past size */
     }
     /* needed + 1 bytes are enough */
-    assert_int_equal(
-        mg_stats_format_prometheus(s, "t", buf, len + 1, &needed), MG_OK);
+    assert_int_equal(mg_stats_format_prometheus(s, "t", buf, len + 1, &needed),
+                     MG_OK);
     assert_string_equal(buf, full);
     free(buf);
     mg_stats_free(s);
@@ -524,8 +527,8 @@ static int run_once(const mg_policy *p, mg_retry_options *o, int failures)
     return mg_retry_run(p, flaky_op, &f, o, NULL);
 }
 
-static void test_stats__runs_count_calls_attempts_retries_and_stops(
-    void **state)
+static void
+test_stats__runs_count_calls_attempts_retries_and_stops(void **state)
 {
     (void)state;
     mg_stats *s = new_stats();
@@ -538,8 +541,8 @@ static void test_stats__runs_count_calls_attempts_retries_and_stops(
     o.sleep_data = &t;
     o.stats = s;
 
-    assert_int_equal(run_once(&p, &o, 0), MG_STOP_SUCCESS);  /* 1 attempt */
-    assert_int_equal(run_once(&p, &o, 2), MG_STOP_SUCCESS);  /* 3, 10+20 */
+    assert_int_equal(run_once(&p, &o, 0), MG_STOP_SUCCESS);    /* 1 attempt */
+    assert_int_equal(run_once(&p, &o, 2), MG_STOP_SUCCESS);    /* 3, 10+20 */
     assert_int_equal(run_once(&p, &o, -1), MG_STOP_EXHAUSTED); /* 4, 70 */
     o.is_retryable = never_retryable;
     assert_int_equal(run_once(&p, &o, -1), MG_STOP_NOT_RETRYABLE); /* 1 */
@@ -586,8 +589,8 @@ static void test_stats__runs_count_calls_attempts_retries_and_stops(
     assert_int_equal(v.breaker_refusals, 2);
 
     char buf[4096];
-    assert_int_equal(
-        mg_stats_format_prometheus(s, NULL, buf, sizeof buf, NULL), MG_OK);
+    assert_int_equal(mg_stats_format_prometheus(s, NULL, buf, sizeof buf, NULL),
+                     MG_OK);
     expect_exposition(buf, "mgretry", &v);
     assert_non_null(strstr(buf, "\nmgretry_slept_seconds_total 0.110\n"));
     assert_non_null(
@@ -694,8 +697,8 @@ static void test_stats__threads_counts_add_up_exactly(void **state)
     assert_int_equal(v.calls, 8 * ITERS);
     assert_int_equal(v.attempts, 2 * 8 * ITERS);
     assert_int_equal(v.retries, 8 * ITERS);
-    assert_int_equal(v.slept_ms, (uint64_t)ITERS * (1 + 2 + 3 + 4 + 5 + 6 +
-                                                    7 + 8));
+    assert_int_equal(v.slept_ms,
+                     (uint64_t)ITERS * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8));
     for (int i = 0; i < MG_STATS_STOP_SLOTS; i++)
         assert_int_equal(v.stops[i], 8 * ITERS / MG_STATS_STOP_SLOTS);
     assert_int_equal(v.successes, 8 * ITERS / MG_STATS_STOP_SLOTS);
@@ -723,8 +726,7 @@ int main(void)
         cmocka_unit_test(test_stats__threads_counts_add_up_exactly),
         cmocka_unit_test(
             test_stats__runs_count_calls_attempts_retries_and_stops),
-        cmocka_unit_test(
-            test_stats__threads_running_retries_add_up_exactly),
+        cmocka_unit_test(test_stats__threads_running_retries_add_up_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
