@@ -299,7 +299,7 @@ static int parse_item(const char *key, const char *value, mg_policy *p)
     char buf[512];
     int n;
 
-    if (value[0] == '\0' || has_space(value))
+    if (value == NULL || value[0] == '\0' || has_space(value))
         return MG_EPARSE;
     n = snprintf(buf, sizeof buf, "%s=%s", key, value);
     if (n < 0 || (size_t)n >= sizeof buf)
@@ -327,7 +327,7 @@ static int parse_codes(const char *opt, const char *value,
 {
     const char *s = value;
 
-    if (*s == '\0')
+    if (s == NULL || *s == '\0')
         return usage_error("%s: empty list of exit statuses", opt);
     for (;;) {
         unsigned long lo, hi;
