@@ -88,23 +88,15 @@ int mg_backoff_nominal(const mg_policy *policy, uint32_t retry,
     return MG_OK;
 }
 
-int mg_backoff_delay(const mg_policy *policy, uint32_t retry,
-                     uint64_t prev_delay_ms, mg_random_fn random,
-                     void *random_data, uint64_t *delay_ms)
+uint64_t mg__backoff_delay(const mg_policy *policy, uint32_t retry,
+                           uint64_t prev_delay_ms, mg_random_fn random,
+                           void *random_data)
 {
     uint64_t lo, hi, d, span, bits;
-    int rc;
-
-    if (delay_ms == NULL)
-        return MG_EINVAL;
-    rc = mg_policy_validate(policy, NULL);
-    if (MG_UNLIKELY(rc != MG_OK))
-        return rc;
 
     switch ((mg_jitter)policy->jitter) {
     case MG_JITTER_NONE:
-        *delay_ms = nominal(policy, retry);
-        return MG_OK;
+        return nominal(policy, retry);
     case MG_JITTER_PROPORTIONAL:
         /* span = floor(0.3 d) without overflowing d * 3. The window
          * [d, d + span] slides down to end at max when it would pass it,
@@ -128,6 +120,7 @@ int mg_backoff_delay(const mg_policy *policy, uint32_t retry,
         hi = d;
         break;
     case MG_JITTER_DECORRELATED:
+    default: /* validation admits no other mode */
         /* Independent of `retry`: the growth comes from the previous
          * delay. hi <= max bounds the result; lo <= hi / 2 <= hi. */
         d = prev_delay_ms != 0 ? prev_delay_ms : policy->base_delay_ms;
@@ -136,19 +129,29 @@ int mg_backoff_delay(const mg_policy *policy, uint32_t retry,
             hi = policy->max_delay_ms;
         lo = policy->base_delay_ms < hi / 2 ? policy->base_delay_ms : hi / 2;
         break;
-    default:
-        /* Unreachable: validation rejects unknown modes. */
-        return MG_EPOLICY;
     }
 
     /* An empty range has one possible value: no randomness is drawn. */
-    if (lo == hi) {
-        *delay_ms = lo;
-        return MG_OK;
-    }
+    if (lo == hi)
+        return lo;
     /* NULL is the common case: call the default source directly, which
      * saves an indirect call per jittered delay. */
     bits = random != NULL ? random(random_data) : mg__random_default(NULL);
-    *delay_ms = lo + mg__uniform_incl(bits, hi - lo);
+    return lo + mg__uniform_incl(bits, hi - lo);
+}
+
+int mg_backoff_delay(const mg_policy *policy, uint32_t retry,
+                     uint64_t prev_delay_ms, mg_random_fn random,
+                     void *random_data, uint64_t *delay_ms)
+{
+    int rc;
+
+    if (delay_ms == NULL)
+        return MG_EINVAL;
+    rc = mg_policy_validate(policy, NULL);
+    if (MG_UNLIKELY(rc != MG_OK))
+        return rc;
+    *delay_ms = mg__backoff_delay(policy, retry, prev_delay_ms, random,
+                                  random_data);
     return MG_OK;
 }

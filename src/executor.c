@@ -259,8 +259,17 @@ static bool mg_version_ok(uint32_t version, uint32_t current)
     return version != 0 && version <= current;
 }
 
-int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
-                 const mg_retry_options *options, mg_retry_result *result)
+/* The retry loop proper, entered once the first attempt has failed (or
+ * could not run bare): kept out of line so that mg_retry_run's success
+ * path has a small frame. Arguments are checked; policy and options are
+ * not NULL. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int mg_retry_loop(const mg_policy *policy, mg_retry_op op,
+                         void *op_data, const mg_retry_options *options,
+                         mg_retry_result *result, bool first_failed,
+                         void *first_error)
 {
     mg_retry_state state;
     struct mg_run_log log;
@@ -274,26 +283,16 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
     int stop;
     int rc;
 
-    if (op == NULL)
-        return MG_EINVAL;
-    if (options == NULL)
-        options = &mg__state_default_options;
-    else if (!mg_version_ok(options->version, MG_RETRY_OPTIONS_VERSION))
-        return MG_EVERSION;
-    if (result != NULL &&
-        !mg_version_ok(result->version, MG_RETRY_RESULT_VERSION))
-        return MG_EVERSION;
-    /* A virtual clock with the real sleep (or the reverse) would compute
-     * wake times in one time base and sleep in another. */
-    if ((options->clock == NULL) != (options->sleep == NULL))
-        return MG_EINVAL;
-    if (policy == NULL)
-        policy = &mg__state_default_policy;
     /* Validates the policy; the state reads the deadline's start time
      * from the same clock as the loop below. */
     rc = mg__retry_state_init(&state, policy, options);
-    if (rc != MG_OK)
+    if (MG_UNLIKELY(rc != MG_OK)) {
+        /* Unreachable after a first attempt (the same checks passed),
+         * but never leak its error. */
+        if (first_failed)
+            mg_drop(options, first_error);
         return rc;
+    }
 
     if (options->clock != NULL) {
         clock_fn = options->clock;
@@ -315,7 +314,11 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
         stop = mg__retry_state_begin(&state);
         if (stop != MG_OK)
             break;
-        if (op(op_data, &error) == 0) {
+        if (first_failed) {
+            /* Already run and failed, before the state existed. */
+            first_failed = false;
+            error = first_error;
+        } else if (op(op_data, &error) == 0) {
             /* A successful operation stores no error; whatever it left in
              * `error` is not ours. */
             mg_drop(options, last_error);
@@ -377,6 +380,47 @@ int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
         mg_drop(options, last_error);
     }
     return stop;
+}
+
+int mg_retry_run(const mg_policy *policy, mg_retry_op op, void *op_data,
+                 const mg_retry_options *options, mg_retry_result *result)
+{
+    void *first_error = NULL;
+
+    if (op == NULL)
+        return MG_EINVAL;
+    if (options == NULL)
+        options = &mg__state_default_options;
+    else if (!mg_version_ok(options->version, MG_RETRY_OPTIONS_VERSION))
+        return MG_EVERSION;
+    if (result != NULL &&
+        !mg_version_ok(result->version, MG_RETRY_RESULT_VERSION))
+        return MG_EVERSION;
+    /* A virtual clock with the real sleep (or the reverse) would compute
+     * wake times in one time base and sleep in another. */
+    if ((options->clock == NULL) != (options->sleep == NULL))
+        return MG_EINVAL;
+    if (policy == NULL)
+        policy = &mg__state_default_policy;
+    /* The success path: when the first attempt needs nothing from the
+     * state machine (mg__state_first_attempt_is_bare), run it before
+     * setting anything up, and return at once if it succeeds; the state
+     * machine then hears of a failed first attempt as if it had begun it.
+     * This keeps a successful call within a few ns of a direct call. */
+    if (MG_UNLIKELY(!mg__policy_ok(policy) ||
+                    !mg__state_first_attempt_is_bare(policy, options)))
+        return mg_retry_loop(policy, op, op_data, options, result, false,
+                             NULL);
+    if (MG_UNLIKELY(op(op_data, &first_error) != 0))
+        return mg_retry_loop(policy, op, op_data, options, result, true,
+                             first_error);
+    if (result != NULL) {
+        result->attempts = 1;
+        result->stop = MG_STOP_SUCCESS;
+        result->slept_ms = 0;
+        result->error = NULL;
+    }
+    return MG_STOP_SUCCESS;
 }
 
 /* ------------------------------------------------------------------------

@@ -49,6 +49,27 @@ MG_HIDDEN extern int (*mg__alloc_fail_hook)(size_t size);
  * ignored. Thread- and fork-safe; not async-signal-safe. */
 MG_HIDDEN uint64_t mg__random_default(void *user_data);
 
+/* True when mg_policy_validate() would accept `policy` (not NULL): the
+ * same rules as one branch-light expression, for hot paths that must not
+ * pay a call. A NaN multiplier fails `>= 1.0`; an infinite one fails
+ * `<= DBL_MAX`. mg_policy_validate() stays the one place with reasons. */
+static inline int mg__policy_ok(const mg_policy *policy)
+{
+    return policy->version - 1u < (uint32_t)MG_POLICY_VERSION &&
+           policy->base_delay_ms <= policy->max_delay_ms &&
+           policy->multiplier >= 1.0 &&
+           policy->multiplier <= 1.7976931348623157e308 &&
+           policy->jitter <= (uint32_t)MG_JITTER_DECORRELATED &&
+           policy->reserved == 0;
+}
+
+/* mg_backoff_delay() for a policy the caller has already validated
+ * (mg__policy_ok or mg_policy_validate): the retry loop validates once per
+ * run, not once per retry. */
+MG_HIDDEN uint64_t mg__backoff_delay(const mg_policy *policy, uint32_t retry,
+                                     uint64_t prev_delay_ms,
+                                     mg_random_fn random, void *random_data);
+
 /* a + b, saturating at UINT64_MAX. */
 static inline uint64_t mg__add_sat(uint64_t a, uint64_t b)
 {

@@ -20,7 +20,10 @@ int mg_policy_validate(const mg_policy *policy, const char **reason)
     const char *why;
     int rc;
 
-    if (policy == NULL) {
+    if (MG_LIKELY(policy != NULL && mg__policy_ok(policy))) {
+        rc = MG_OK;
+        why = "ok";
+    } else if (policy == NULL) {
         rc = MG_EINVAL;
         why = "policy is NULL";
     } else if (policy->version == 0) {

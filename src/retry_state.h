@@ -63,6 +63,20 @@ static inline bool mg__state_usable(const mg_retry_state *st)
  * not NULL, so a version-1 caller's smaller struct is never read past its
  * end. */
 
+/* Whether a first attempt needs nothing from the state machine before
+ * the operation runs: no cancel flag, no deadline start time, and no
+ * shared budget, breaker or stats to tell. Then mg__retry_state_begin()
+ * cannot stop and has nothing to report, so a caller may run the first
+ * attempt and call begin only if it failed. `policy` must be validated. */
+static inline bool mg__state_first_attempt_is_bare(
+    const mg_policy *policy, const mg_retry_options *options)
+{
+    return options->cancel == NULL && policy->max_elapsed_ms == 0 &&
+           (options->version < 2 ||
+            (options->budget == NULL && options->breaker == NULL &&
+             options->stats == NULL));
+}
+
 static inline int mg__state_stop(mg_retry_state *st, int stop)
 {
     st->phase_ = MG_PHASE_DONE;
@@ -90,7 +104,8 @@ static inline int mg__retry_state_init(mg_retry_state *st,
         return MG_EVERSION;
     if (policy == NULL)
         policy = &mg__state_default_policy;
-    rc = mg_policy_validate(policy, NULL);
+    rc = MG_LIKELY(mg__policy_ok(policy)) ? MG_OK
+                                          : mg_policy_validate(policy, NULL);
     if (rc != MG_OK)
         return rc;
 
@@ -204,11 +219,13 @@ static inline int mg__retry_state_on_failure(mg_retry_state *st,
     } else {
         pushback = 0;
     }
-    /* The policy was validated at init, so this cannot fail; the cap is
-     * the conservative answer should it ever do so. */
-    if (MG_UNLIKELY(mg_backoff_delay(p, st->retries_, st->prev_delay_ms_,
-                                     o->random, o->random_data,
-                                     &delay) != MG_OK))
+    /* The policy was validated at init; the cheap inline check guards
+     * against a caller who changed it since (the state only points to
+     * it), with the cap as the conservative answer. */
+    if (MG_LIKELY(mg__policy_ok(p)))
+        delay = mg__backoff_delay(p, st->retries_, st->prev_delay_ms_,
+                                  o->random, o->random_data);
+    else
         delay = p->max_delay_ms;
     /* DECORRELATED grows from the backoff delay, not from a pushback. */
     st->prev_delay_ms_ = delay;
