@@ -18,9 +18,9 @@
 /* Version of the headers. Compare with mg_retry_version_number() to check
  * that the headers and the library you link match. */
 #define MG_RETRY_VERSION_MAJOR 1
-#define MG_RETRY_VERSION_MINOR 0
+#define MG_RETRY_VERSION_MINOR 1
 #define MG_RETRY_VERSION_PATCH 0
-#define MG_RETRY_VERSION_STRING "1.0.0"
+#define MG_RETRY_VERSION_STRING "1.1.0"
 #define MG_RETRY_VERSION_NUMBER                                                \
     ((MG_RETRY_VERSION_MAJOR << 16) | (MG_RETRY_VERSION_MINOR << 8) |          \
      MG_RETRY_VERSION_PATCH)
