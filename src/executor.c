@@ -367,8 +367,10 @@ static int mg_retry_loop(const mg_policy *policy, mg_retry_op op,
     if (stop != MG_STOP_SUCCESS && mg_run_log_wants(&log, MG_LOG_WARN)) {
         char msg[96];
 
-        snprintf(msg, sizeof(msg), "giving up after %" PRIu32 " attempts: %s",
-                 mg__retry_state_attempts(&state), mg_retry_stop_str(stop));
+        uint32_t attempts = mg__retry_state_attempts(&state);
+
+        snprintf(msg, sizeof(msg), "giving up after %" PRIu32 " attempt%s: %s",
+                 attempts, attempts == 1 ? "" : "s", mg_retry_stop_str(stop));
         log.fn(MG_LOG_WARN, msg, log.data);
     }
     if (result != NULL) {

@@ -1216,7 +1216,7 @@ static void test_executor__log_handler_gets_retries_and_giving_up(void **st)
                      MG_STOP_NOT_RETRYABLE);
     assert_int_equal(l.n, 1);
     assert_int_equal(l.level[0], MG_LOG_WARN);
-    assert_string_equal(l.msg[0], "giving up after 1 attempts: not retryable");
+    assert_string_equal(l.msg[0], "giving up after 1 attempt: not retryable");
 }
 
 static void test_executor__log_level_filters_lower_levels(void **st)
