@@ -2,16 +2,20 @@
 /*
  * libmgretry: retry fallible operations with exponential backoff and
  * jitter. This header is the reference for the policy (a plain, versioned,
- * caller-allocated struct with presets and validation), the backoff math
- * (a pure, saturating delay function with five jitter modes and an
- * injectable random source) and the executor (the blocking retry loop with
- * deadline, server pushback, cancellation, hooks and logging, whose clock
- * and sleep are injectable for tests).
+ * caller-allocated struct with presets, validation and a text form), the
+ * backoff math (a pure, saturating delay function with five jitter modes
+ * and an injectable random source), the executor (the blocking retry loop
+ * with deadline, server pushback, cancellation, hooks and logging, whose
+ * clock and sleep are injectable for tests), the sans-I/O retry state
+ * machine it is built on, and overload protection (retry budgets, a
+ * circuit breaker, statistics).
  *
  * Conventions: fallible functions return 0 or a negative MG_E* code (see
- * <mg/common.h>); callbacks are followed by their void *user_data; nothing
- * here keeps global mutable state, so every function is thread-safe unless
- * its comment says otherwise.
+ * <mg/common.h>); callbacks are followed by their void *user_data. The
+ * only global state is the default random source's (one generator per
+ * thread, and a fork counter), so every function is thread-safe unless
+ * its comment says otherwise; shared objects (budgets, breakers,
+ * statistics, cancel flags) are safe to use from many threads at once.
  */
 #ifndef MG_RETRY_H
 #define MG_RETRY_H
