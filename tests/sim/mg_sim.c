@@ -21,13 +21,18 @@
  *             cap 5 s; no retry limit). Reported per mode: the peak call
  *             rate at the server in the worst 100 ms and 1 s windows after
  *             recovery, the time from recovery until the last client
- *             succeeds, and the total calls, medians over seeds. There is
- *             no retry budget in libmgretry yet, so there is no "with
- *             budget" column.
+ *             succeeds, and the total calls, medians over seeds. Each
+ *             mode runs without a retry budget and with one budget shared
+ *             by all 1000 clients: a gRPC-style token bucket (max_tokens
+ *             10, token_ratio 0.1) or a ratio budget (20 %, 10 retries/s,
+ *             10 s window, on the simulation's virtual clock). A client
+ *             whose retry the budget refuses gives up (a failed client;
+ *             their number is reported too).
  *
  * usage: mg_sim [--quick] [--seeds N] OUTDIR
- * Creates OUTDIR if needed and writes contention.csv, outage.csv and outage_rate_T<T>.csv (calls per
- * 100 ms bin over time, one seed) into OUTDIR and prints the tables as
+ * Creates OUTDIR if needed and writes contention.csv, outage.csv (one row
+ * per outage, mode and budget) and outage_rate_T<T>.csv (calls per 100 ms
+ * bin over time, one seed, no budget) into OUTDIR and prints the tables as
  * Markdown. --quick runs few seeds and small N (the CTest smoke run).
  */
 #include <errno.h>
@@ -279,6 +284,48 @@ static struct occ_result run_contention(uint32_t nclients, uint32_t jitter,
 
 enum { O_AT_SERVER, O_REPLY_FAIL, O_REPLY_OK };
 
+enum { B_NONE, B_TOKEN_BUCKET, B_RATIO, NBUDGETS };
+static const char *const budget_names[NBUDGETS] = {"none", "token_bucket",
+                                                   "ratio"};
+
+/* The virtual clock a ratio budget reads: the time of the event being
+ * processed, in nanoseconds. */
+struct sim_clock {
+    int64_t now_us;
+};
+
+static uint64_t sim_clock_read(void *data)
+{
+    const struct sim_clock *c = data;
+
+    return (uint64_t)c->now_us * UINT64_C(1000);
+}
+
+/* One budget for all clients of a run; NULL for B_NONE. */
+static mg_budget *make_budget(uint32_t kind, struct sim_clock *clock)
+{
+    mg_budget *budget = NULL;
+    int rc = MG_OK;
+
+    if (kind == B_TOKEN_BUCKET) {
+        rc = mg_budget_new_token_bucket(&budget, 10, 0.1);
+    } else if (kind == B_RATIO) {
+        mg_budget_ratio_config cfg = MG_BUDGET_RATIO_CONFIG_INIT;
+
+        cfg.ratio_percent = 20;
+        cfg.min_retries_per_sec = 10;
+        cfg.window_ms = 10000;
+        cfg.clock = sim_clock_read;
+        cfg.clock_data = clock;
+        rc = mg_budget_new_ratio(&budget, &cfg);
+    }
+    if (rc != MG_OK) {
+        fprintf(stderr, "mg_sim: cannot create a budget\n");
+        exit(1);
+    }
+    return budget;
+}
+
 #define OUTAGE_CLIENTS 1000
 #define CAPACITY_PER_S 200
 #define BUCKET_MAX 20 /* 100 ms worth of capacity */
@@ -288,6 +335,7 @@ struct outage_result {
     double peak_1s;    /* calls in the worst 1 s window */
     double last_ok_s;  /* from recovery until the last success */
     uint64_t calls;
+    uint64_t gave_up;  /* clients whose retry the budget refused */
 };
 
 /* The most arrivals in any window [t, t + w) of the sorted times. */
@@ -306,16 +354,18 @@ static size_t max_in_window(const int64_t *t, size_t n, int64_t w)
 
 /* bins (may be NULL): calls per 100 ms bin, nbins of them from t = 0. */
 static struct outage_result run_outage(int64_t outage_us, uint32_t jitter,
-                                       uint64_t seed, uint32_t *bins,
-                                       size_t nbins)
+                                       uint32_t budget_kind, uint64_t seed,
+                                       uint32_t *bins, size_t nbins)
 {
+    struct sim_clock clock = {0};
+    mg_budget *budget = make_budget(budget_kind, &clock);
     const mg_policy policy = make_policy(100, 5000, jitter);
     uint64_t net = seed_of(seed, 3), jit = seed_of(seed, 4);
     struct heap h = {0};
     struct backoff *b = xmalloc(OUTAGE_CLIENTS * sizeof(*b));
     size_t ncap = 1 << 16, narr = 0;
     int64_t *arrivals = xmalloc(ncap * sizeof(*arrivals));
-    struct outage_result r = {0, 0, 0, 0};
+    struct outage_result r = {0, 0, 0, 0, 0};
     /* Token bucket in micro-tokens: CAPACITY_PER_S tokens per second. */
     int64_t tokens = BUCKET_MAX * US_PER_S, last_refill = outage_us;
     int64_t last_ok = outage_us;
@@ -331,10 +381,15 @@ static struct outage_result run_outage(int64_t outage_us, uint32_t jitter,
     while (h.n > 0) {
         struct event e = heap_pop(&h);
 
+        clock.now_us = e.t_us;
         switch (e.kind) {
         case O_AT_SERVER: {
             bool ok = false;
 
+            /* A first attempt is a new request (counted when it reaches
+             * the server, one hop after it is sent). */
+            if (b[e.client].retry == 0)
+                mg_budget_on_request(budget);
             r.calls++;
             if (bins != NULL && e.t_us / (100 * US_PER_MS) < (int64_t)nbins)
                 bins[e.t_us / (100 * US_PER_MS)]++;
@@ -365,11 +420,19 @@ static struct outage_result run_outage(int64_t outage_us, uint32_t jitter,
             break;
         }
         case O_REPLY_OK:
+            mg_budget_on_success(budget);
             if (e.t_us > last_ok)
                 last_ok = e.t_us;
             break;
         case O_REPLY_FAIL: {
-            int64_t d = next_delay_us(&policy, &b[e.client], &jit);
+            int64_t d;
+
+            mg_budget_on_failure(budget);
+            if (!mg_budget_try_retry(budget)) {
+                r.gave_up++;
+                break;
+            }
+            d = next_delay_us(&policy, &b[e.client], &jit);
 
             heap_push(&h, e.t_us + d + hop_us(&net), e.client, O_AT_SERVER);
             break;
@@ -379,6 +442,7 @@ static struct outage_result run_outage(int64_t outage_us, uint32_t jitter,
     r.peak_100ms = (double)max_in_window(arrivals, narr, 100 * US_PER_MS) * 10;
     r.peak_1s = (double)max_in_window(arrivals, narr, US_PER_S);
     r.last_ok_s = (double)(last_ok - outage_us) / (double)US_PER_S;
+    mg_budget_free(budget);
     free(h.ev);
     free(b);
     free(arrivals);
@@ -466,19 +530,24 @@ static void outage(const char *dir, const int64_t *ts, size_t nt,
                    unsigned seeds)
 {
     FILE *csv = open_out(dir, "outage.csv");
-    double *v[4];
-    size_t i, m, k;
+    double *v[5];
+    size_t i, m, k, bk;
 
-    for (k = 0; k < 4; k++)
+    for (k = 0; k < 5; k++)
         v[k] = xmalloc(seeds * sizeof(double));
     fprintf(csv, "outage_s,mode,peak_rate_100ms_per_s,peak_calls_1s,"
-                 "last_success_after_recovery_s,total_calls\n");
+                 "last_success_after_recovery_s,total_calls,budget,"
+                 "gave_up_clients\n");
     printf("### Outage: 1000 clients, capacity 200/s after recovery, "
            "%u seeds per row, medians\n\n", seeds);
-    printf("| outage | mode | peak rate, worst 100 ms (calls/s) | "
+    printf("Budget (one shared by all clients): none; token_bucket = gRPC "
+           "throttling, max_tokens 10, token_ratio 0.1; ratio = 20 %% of "
+           "requests + 10 retries/s, 10 s window. A refused retry makes "
+           "the client give up.\n\n");
+    printf("| outage | mode | budget | peak rate, worst 100 ms (calls/s) | "
            "peak calls, worst 1 s | last success after recovery (s) | "
-           "total calls |\n");
-    printf("| ---: | --- | ---: | ---: | ---: | ---: |\n");
+           "total calls | clients that gave up |\n");
+    printf("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
     for (i = 0; i < nt; i++) {
         /* One seed's calls per 100 ms for the plots: until recovery plus
          * 60 s. */
@@ -490,29 +559,47 @@ static void outage(const char *dir, const int64_t *ts, size_t nt,
 
         memset(bins, 0, NMODES * nbins * sizeof(uint32_t));
         for (m = 0; m < NMODES; m++) {
-            unsigned s;
+            for (bk = 0; bk < NBUDGETS; bk++) {
+                unsigned s;
 
-            for (s = 0; s < seeds; s++) {
-                struct outage_result r = run_outage(
-                    ts[i], modes[m], s, s == 0 ? bins + m * nbins : NULL,
-                    nbins);
+                for (s = 0; s < seeds; s++) {
+                    /* The rate plots show the runs without a budget. */
+                    struct outage_result r = run_outage(
+                        ts[i], modes[m], (uint32_t)bk, s,
+                        s == 0 && bk == B_NONE ? bins + m * nbins : NULL,
+                        nbins);
 
-                v[0][s] = r.peak_100ms;
-                v[1][s] = r.peak_1s;
-                v[2][s] = r.last_ok_s;
-                v[3][s] = (double)r.calls;
+                    v[0][s] = r.peak_100ms;
+                    v[1][s] = r.peak_1s;
+                    v[2][s] = r.last_ok_s;
+                    v[3][s] = (double)r.calls;
+                    v[4][s] = (double)r.gave_up;
+                }
+                for (k = 0; k < 5; k++) {
+                    double x = median(v[k], seeds);
+
+                    v[k][0] = x;
+                }
+                /* When every client gave up there is no last success: the
+                 * CSV leaves the field empty, the table shows a dash. */
+                if (v[4][0] >= OUTAGE_CLIENTS) {
+                    fprintf(csv, "%" PRId64 ",%s,%.0f,%.0f,,%.0f,%s,%.0f\n",
+                            ts[i] / US_PER_S, mode_names[m], v[0][0],
+                            v[1][0], v[3][0], budget_names[bk], v[4][0]);
+                    printf("| %" PRId64 " s | %s | %s | %.0f | %.0f | - | "
+                           "%.0f | %.0f |\n",
+                           ts[i] / US_PER_S, mode_names[m], budget_names[bk],
+                           v[0][0], v[1][0], v[3][0], v[4][0]);
+                    continue;
+                }
+                fprintf(csv, "%" PRId64 ",%s,%.0f,%.0f,%.2f,%.0f,%s,%.0f\n",
+                        ts[i] / US_PER_S, mode_names[m], v[0][0], v[1][0],
+                        v[2][0], v[3][0], budget_names[bk], v[4][0]);
+                printf("| %" PRId64 " s | %s | %s | %.0f | %.0f | %.1f | "
+                       "%.0f | %.0f |\n",
+                       ts[i] / US_PER_S, mode_names[m], budget_names[bk],
+                       v[0][0], v[1][0], v[2][0], v[3][0], v[4][0]);
             }
-            for (k = 0; k < 4; k++) {
-                double x = median(v[k], seeds);
-
-                v[k][0] = x;
-            }
-            fprintf(csv, "%" PRId64 ",%s,%.0f,%.0f,%.2f,%.0f\n",
-                    ts[i] / US_PER_S, mode_names[m], v[0][0], v[1][0],
-                    v[2][0], v[3][0]);
-            printf("| %" PRId64 " s | %s | %.0f | %.0f | %.1f | %.0f |\n",
-                   ts[i] / US_PER_S, mode_names[m], v[0][0], v[1][0], v[2][0],
-                   v[3][0]);
         }
         snprintf(name, sizeof name, "outage_rate_T%" PRId64 ".csv",
                  ts[i] / US_PER_S);
@@ -531,7 +618,7 @@ static void outage(const char *dir, const int64_t *ts, size_t nt,
         free(bins);
     }
     printf("\n");
-    for (k = 0; k < 4; k++)
+    for (k = 0; k < 5; k++)
         free(v[k]);
     close_out(csv);
 }
