@@ -9,6 +9,7 @@
 #ifndef MG_INTERNAL_H
 #define MG_INTERNAL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,14 +52,14 @@ MG_HIDDEN uint64_t mg__random_default(void *user_data);
 
 /* True when mg_policy_validate() would accept `policy` (not NULL): the
  * same rules as one branch-light expression, for hot paths that must not
- * pay a call. A NaN multiplier fails `>= 1.0`; an infinite one fails
- * `<= DBL_MAX`. mg_policy_validate() stays the one place with reasons. */
+ * pay a call (isfinite is a compiler builtin, no libm).
+ * mg_policy_validate() stays the one place with reasons. */
 static inline int mg__policy_ok(const mg_policy *policy)
 {
-    return policy->version - 1u < (uint32_t)MG_POLICY_VERSION &&
+    return policy->version != 0 &&
+           policy->version <= (uint32_t)MG_POLICY_VERSION &&
            policy->base_delay_ms <= policy->max_delay_ms &&
-           policy->multiplier >= 1.0 &&
-           policy->multiplier <= 1.7976931348623157e308 &&
+           isfinite(policy->multiplier) && policy->multiplier >= 1.0 &&
            policy->jitter <= (uint32_t)MG_JITTER_DECORRELATED &&
            policy->reserved == 0;
 }

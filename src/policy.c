@@ -20,10 +20,14 @@ int mg_policy_validate(const mg_policy *policy, const char **reason)
     const char *why;
     int rc;
 
+    /* The common case first, in one inline expression; the chain below
+     * names what is wrong. */
     if (MG_LIKELY(policy != NULL && mg__policy_ok(policy))) {
-        rc = MG_OK;
-        why = "ok";
-    } else if (policy == NULL) {
+        if (reason != NULL)
+            *reason = "ok";
+        return MG_OK;
+    }
+    if (policy == NULL) {
         rc = MG_EINVAL;
         why = "policy is NULL";
     } else if (policy->version == 0) {
