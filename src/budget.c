@@ -196,15 +196,20 @@ static bool ratio_try_retry(mg_budget *b)
     uint64_t epoch = epoch_now(b);
     uint32_t now = (uint32_t)epoch;
     size_t idx = mg__window_index(epoch);
-    uint64_t allowance = mg__add_sat(
-        mg__mul_sat(mg__window_sum(&b->requests, epoch, MG__WINDOW_BUCKETS),
-                    b->per_request),
-        b->reserve);
     _Atomic uint64_t *slot = &b->retries.slot[idx];
     uint64_t old = atomic_load_explicit(slot, memory_order_relaxed);
     for (;;) {
         uint64_t spent = mg__window_sum(&b->retries, epoch, idx) +
                          mg__window_live(old, epoch, idx);
+        /* The requests are read after the retries, on every pass: a
+         * thread preempted between the two reads would otherwise compare
+         * an old, small allowance with retries that other threads' newer
+         * requests paid for, and refuse a retry the counts allow. */
+        uint64_t allowance = mg__add_sat(
+            mg__mul_sat(
+                mg__window_sum(&b->requests, epoch, MG__WINDOW_BUCKETS),
+                b->per_request),
+            b->reserve);
         /* spent <= 10 * 2^32, so (spent + 1) * RETRY_COST < 2^64. */
         if ((spent + 1) * RETRY_COST > allowance)
             return false;

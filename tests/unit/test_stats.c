@@ -622,9 +622,11 @@ static void runs_thread(void *arg, int index)
     o.stats = r->stats;
     o.budget = r->budget;
     o.breaker = r->breaker;
-    for (int i = 0; i < RUNS; i++)
-        if (run_once(&p, &o, 2) != MG_STOP_SUCCESS)
-            fail_msg("run %d did not succeed", i);
+    for (int i = 0; i < RUNS; i++) {
+        int stop = run_once(&p, &o, 2);
+        if (stop != MG_STOP_SUCCESS)
+            fail_msg("run %d did not succeed: %s", i, mg_retry_stop_str(stop));
+    }
 }
 
 static void test_stats__threads_running_retries_add_up_exactly(void **state)
