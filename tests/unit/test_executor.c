@@ -30,6 +30,8 @@
 
 #include <mg/retry.h>
 
+#include "test_support.h"
+
 #define NS_PER_MS UINT64_C(1000000)
 
 /* Upper bounds on real sleeps are about the machine, not the library:
@@ -67,85 +69,6 @@ char *getenv(const char *name)
 
 /* ---- virtual time ---- */
 
-#define MAX_SLEEPS 64
-
-struct vtime {
-    uint64_t now_ns;
-    unsigned clock_calls;
-    unsigned sleep_calls;
-    uint64_t wake[MAX_SLEEPS]; /* wake time of each sleep */
-    uint64_t from[MAX_SLEEPS]; /* virtual time when it was called */
-    const mg_cancel *cancel_seen;
-    mg_cancel *trigger_in_sleep; /* trigger this flag inside a sleep */
-};
-
-static uint64_t vclock(void *user_data)
-{
-    struct vtime *vt = user_data;
-
-    vt->clock_calls++;
-    return vt->now_ns;
-}
-
-static void vsleep(uint64_t wake_ns, const mg_cancel *cancel, void *user_data)
-{
-    struct vtime *vt = user_data;
-
-    if (vt->sleep_calls < MAX_SLEEPS) {
-        vt->wake[vt->sleep_calls] = wake_ns;
-        vt->from[vt->sleep_calls] = vt->now_ns;
-    }
-    vt->sleep_calls++;
-    vt->cancel_seen = cancel;
-    if (wake_ns > vt->now_ns)
-        vt->now_ns = wake_ns;
-    if (vt->trigger_in_sleep != NULL)
-        mg_cancel_trigger(vt->trigger_in_sleep);
-}
-
-/* How long sleep i lasted in virtual milliseconds. */
-static uint64_t slept_ms(const struct vtime *vt, unsigned i)
-{
-    return (vt->wake[i] - vt->from[i]) / NS_PER_MS;
-}
-
-struct vrandom {
-    uint64_t state;
-    unsigned calls;
-};
-
-static uint64_t vrandom(void *user_data)
-{
-    struct vrandom *r = user_data;
-
-    r->calls++;
-    return mg_random_splitmix64(&r->state);
-}
-
-static mg_retry_options virtual_options(struct vtime *vt, struct vrandom *r)
-{
-    mg_retry_options o = MG_RETRY_OPTIONS_INIT;
-
-    o.clock = vclock;
-    o.clock_data = vt;
-    o.sleep = vsleep;
-    o.sleep_data = vt;
-    o.random = vrandom;
-    o.random_data = r;
-    return o;
-}
-
-static mg_policy make_policy(uint32_t retries, uint64_t base, uint64_t max,
-                             uint32_t jitter)
-{
-    mg_policy p = MG_POLICY_INIT;
-
-    p.max_retries = retries;
-    p.base_delay_ms = base;
-    p.max_delay_ms = max;
-    p.jitter = jitter;
-    return p;
-}
 
 /* ---- a scripted operation with opaque error tokens ---- */
 

@@ -19,35 +19,7 @@
 
 #include <mg/retry.h>
 
-/* A byte pattern no function of the library writes, to detect writes. */
-static void poison(mg_policy *p)
-{
-    memset(p, 0xA5, sizeof *p);
-}
-
-static int is_poisoned(const mg_policy *p)
-{
-    const unsigned char *b = (const unsigned char *)p;
-    size_t i;
-
-    for (i = 0; i < sizeof *p; i++)
-        if (b[i] != 0xA5)
-            return 0;
-    return 1;
-}
-
-static void assert_policy_equal(const mg_policy *a, const mg_policy *b)
-{
-    assert_int_equal(a->version, b->version);
-    assert_int_equal(a->max_retries, b->max_retries);
-    assert_int_equal(a->base_delay_ms, b->base_delay_ms);
-    assert_int_equal(a->max_delay_ms, b->max_delay_ms);
-    assert_int_equal(a->jitter, b->jitter);
-    assert_int_equal(a->reserved, b->reserved);
-    assert_true(a->multiplier == b->multiplier);
-    assert_int_equal(a->max_elapsed_ms, b->max_elapsed_ms);
-    assert_int_equal(a->max_pushback_ms, b->max_pushback_ms);
-}
+#include "test_support.h"
 
 /* The fields every preset shares (header comment on the presets). */
 static void assert_preset_common(const mg_policy *p)

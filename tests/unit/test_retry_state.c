@@ -26,6 +26,8 @@
 
 #include <mg/retry.h>
 
+#include "test_support.h"
+
 #define NS_PER_MS UINT64_C(1000000)
 #define ALWAYS_FAIL UINT_MAX
 #define MAX_DELAYS 128
@@ -34,73 +36,11 @@ _Static_assert(sizeof(mg_retry_state) <= 64, "the state fits in 64 bytes");
 
 /* ---- virtual time and a counted, seeded random source ---- */
 
-struct vtime {
-    uint64_t now_ns;
-    unsigned clock_calls;
-    unsigned sleep_calls;
-};
-
-static uint64_t vclock(void *user_data)
-{
-    struct vtime *vt = user_data;
-
-    vt->clock_calls++;
-    return vt->now_ns;
-}
-
-static void vsleep(uint64_t wake_ns, const mg_cancel *cancel, void *user_data)
-{
-    struct vtime *vt = user_data;
-
-    (void)cancel;
-    vt->sleep_calls++;
-    if (wake_ns > vt->now_ns)
-        vt->now_ns = wake_ns;
-}
-
-struct vrandom {
-    uint64_t state;
-    unsigned calls;
-};
-
-static uint64_t vrandom(void *user_data)
-{
-    struct vrandom *r = user_data;
-
-    r->calls++;
-    return mg_random_splitmix64(&r->state);
-}
-
 /* A source that returns fixed bits: all ones draws the top of every
  * range, zero the bottom. */
 static uint64_t fixed_bits(void *user_data)
 {
     return *(const uint64_t *)user_data;
-}
-
-static mg_retry_options virtual_options(struct vtime *vt, struct vrandom *r)
-{
-    mg_retry_options o = MG_RETRY_OPTIONS_INIT;
-
-    o.clock = vclock;
-    o.clock_data = vt;
-    o.sleep = vsleep;
-    o.sleep_data = vt;
-    o.random = vrandom;
-    o.random_data = r;
-    return o;
-}
-
-static mg_policy make_policy(uint32_t retries, uint64_t base, uint64_t max,
-                             uint32_t jitter)
-{
-    mg_policy p = MG_POLICY_INIT;
-
-    p.max_retries = retries;
-    p.base_delay_ms = base;
-    p.max_delay_ms = max;
-    p.jitter = jitter;
-    return p;
 }
 
 /* ---- a scripted operation ---- */
